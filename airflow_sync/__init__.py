@@ -1,0 +1,22 @@
+"""airflow_sync: CData Sync-style replication jobs for Apache Airflow 3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``)."""
+    from airflow_sync.settings import config_section
+
+    return {
+        "package-name": "airflow-sync",
+        "name": "airflow_sync",
+        "description": "CData Sync-style replication jobs as generated DAGs, with a CData-compatible "
+        "Job Management REST API at /api.rsc.",
+        "versions": [__version__],
+        "plugins": [{"name": "airflow_sync", "plugin-class": "airflow_sync.plugin.AirflowSyncPlugin"}],
+        "config": config_section(),
+    }
