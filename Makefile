@@ -41,10 +41,10 @@ bench: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench
 
 cluster: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" bash scripts/cluster.sh start
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/cluster.py start --fresh
 
 cluster-stop:
-	bash scripts/cluster.sh stop
+	$(BIN)/python scripts/cluster.py stop
 
 clean:
 	rm -rf $(VENV) .demo .cluster build *.egg-info
