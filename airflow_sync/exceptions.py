@@ -120,3 +120,28 @@ class ReplicationCancelled(ReplicationError):
     """The in-flight statement was cancelled (on_kill / cancelJob)."""
 
     code = "Cancelled"
+
+
+class JobValidationErrors(JobValidationError):
+    """Several problems found in one job body, reported together (one 400 that lists them all).
+
+    ``field`` and ``code`` are those of the first problem, so code that only looks at one error still
+    works; ``errors`` holds every ``(field, message)`` pair in the order found and ``causes`` the
+    individual exceptions.
+
+    :param causes: the individual validation errors (at least one)
+    """
+
+    def __init__(self, causes: list[JobValidationError]) -> None:
+        if not causes:
+            raise ValueError("JobValidationErrors needs at least one cause")
+        self.causes = list(causes)
+        self.errors: list[tuple[str | None, str]] = [(c.field, c.message) for c in causes]
+        if len(causes) == 1:
+            message = causes[0].message
+        else:
+            message = f"{len(causes)} problems: " + " | ".join(
+                f"{i}) {c.message}" for i, c in enumerate(causes, start=1)
+            )
+        super().__init__(message, field=causes[0].field)
+        self.code = causes[0].code
