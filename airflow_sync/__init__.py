@@ -19,4 +19,5 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "plugins": [{"name": "airflow_sync", "plugin-class": "airflow_sync.plugin.AirflowSyncPlugin"}],
         "config": config_section(),
+        "db-managers": ["airflow_sync.db.manager.AirflowSyncDBManager"],
     }

@@ -1,0 +1,228 @@
+"""Who is calling and what they may do (job-api §2).
+
+Credentials are taken in this order, the first one present decides (a wrong one is a 401, we never fall
+through to a weaker credential):
+
+1. ``Authorization: Bearer <JWT>`` issued by Airflow (``POST /auth/token``), validated by the configured
+   auth manager. A bearer value that is not a JWT (no dots) is tried as an API token, since some HTTP
+   tools put any token there.
+2. ``x-cdata-authtoken: <token>``.
+3. ``Authorization: Basic`` with the token as the password (the user name is ignored).
+4. ``?@authtoken=<token>`` only when ``[airflow_sync] allow_authtoken_in_url`` is on (ignored otherwise).
+5. Airflow's UI session cookie, for GET/HEAD only, so a logged-in browser can read ``/docs`` and the
+   OpenAPI document; never for writes (CSRF).
+
+Authorization of JWT users is delegated to Airflow's auth manager at DAG level (see
+:data:`JWT_CHECKS`); tokens use the fixed role table :data:`ROLE_ACTIONS`. The ``admin`` action (token
+management) is granted to JWT users whom the auth manager lets create both Variables and Connections:
+jobs are stored in Variables and reference Connections, so such a user can already do everything a token
+could. With the simple auth manager that is the ``op`` and ``admin`` roles; with FAB, Op and Admin.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from airflow_sync import settings
+from airflow_sync.api.errors import ApiError
+
+if TYPE_CHECKING:
+    from airflow_sync.api.tokens import TokenRecord
+
+log = logging.getLogger(__name__)
+
+Action = Literal["read", "edit", "run", "cancel", "admin"]
+ACTIONS: tuple[str, ...] = ("read", "edit", "run", "cancel", "admin")
+
+#: what each API-token role may do (job-api §2)
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset(ACTIONS),
+    "job_creator": frozenset({"read", "edit", "run"}),
+    "standard": frozenset({"read", "run"}),
+    "support": frozenset({"read", "cancel"}),
+    "viewer": frozenset({"read"}),
+}
+
+#: action -> (method, DagAccessEntity name or None) passed to ``auth_manager.is_authorized_dag``
+JWT_CHECKS: dict[str, tuple[str, str | None]] = {
+    "read": ("GET", None),
+    "edit": ("PUT", None),
+    "run": ("POST", "RUN"),
+    "cancel": ("PUT", "RUN"),
+}
+
+WWW_AUTHENTICATE = 'Bearer realm="api.rsc", Basic realm="api.rsc"'
+COOKIE_METHODS = frozenset({"GET", "HEAD"})
+
+_ACTION_WORDS = {
+    "read": "read",
+    "edit": "create, modify or delete",
+    "run": "run",
+    "cancel": "cancel",
+    "admin": "administer",
+}
+
+
+def unauthorized(message: str) -> ApiError:
+    """401 in the envelope, with the challenge header HTTP requires."""
+    return ApiError(401, "Unauthorized", message, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+
+
+@dataclass
+class Principal:
+    """The caller: an Airflow user (JWT) or a CData API token.
+
+    :param name: the Airflow user name, or the token's name
+    :param kind: ``jwt`` or ``token``
+    :param role: the token's role (None for JWT users: the auth manager decides)
+    """
+
+    name: str
+    kind: Literal["jwt", "token"]
+    role: str | None = None
+    user: Any = field(default=None, repr=False)
+    token: TokenRecord | None = field(default=None, repr=False)
+
+    def allowed(self, action: Action, dag_id: str | None) -> bool:
+        """Whether this caller may do ``action`` on the job whose DAG is ``dag_id``.
+
+        :param action: ``read``, ``edit`` (create/modify/delete), ``run``, ``cancel`` or ``admin``
+        :param dag_id: the job's DAG id; None for collection-level checks (list, create without a name)
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        if self.kind == "token":
+            return action in ROLE_ACTIONS.get(self.role or "", frozenset())
+        return _jwt_allowed(self.user, action, dag_id)
+
+    def authorize(self, action: Action, dag_id: str | None) -> None:
+        """Raise a 403 in the envelope unless :meth:`allowed`.
+
+        :raises ApiError: 403 ``Forbidden``
+        """
+        if not self.allowed(action, dag_id):
+            what = f" job DAG {dag_id!r}" if dag_id else " jobs" if action != "admin" else " API tokens"
+            who = f"token {self.name!r} (role {self.role})" if self.kind == "token" else f"user {self.name!r}"
+            raise ApiError(403, "Forbidden", f"{who} may not {_ACTION_WORDS[action]}{what}.")
+
+
+def _jwt_allowed(user: Any, action: str, dag_id: str | None) -> bool:
+    from airflow.api_fastapi.app import get_auth_manager
+
+    # never AuthManagerDep: it reads request.app.state, which is the plugin sub-app (research §1)
+    manager = get_auth_manager()
+    if action == "admin":
+        return bool(
+            manager.is_authorized_variable(method="POST", user=user)
+            and manager.is_authorized_connection(method="POST", user=user)
+        )
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    method, entity_name = JWT_CHECKS[action]
+    entity = DagAccessEntity[entity_name] if entity_name else None
+    details = DagDetails(id=dag_id) if dag_id else None
+    return bool(manager.is_authorized_dag(method=method, access_entity=entity, details=details, user=user))
+
+
+async def _principal_from_jwt(token: str) -> Principal:
+    from airflow.api_fastapi.app import get_auth_manager
+
+    try:
+        user = await get_auth_manager().get_user_from_token(token)
+    except Exception as e:  # expired, bad signature, revoked, malformed claims: all "wrong credentials"
+        reason = "expired" if type(e).__name__ == "ExpiredSignatureError" else "invalid"
+        raise unauthorized(f"The bearer token is {reason}; get a new one from POST /auth/token.") from None
+    return Principal(name=str(user.get_name()), kind="jwt", role=None, user=user)
+
+
+async def _principal_from_api_token(secret: str, source: str) -> Principal:
+    from airflow_sync.api.tokens import verify_token
+
+    # a DB round trip: keep it off the event loop
+    record = await run_in_threadpool(verify_token, secret)
+    if record is None:
+        raise unauthorized(f"The API token in {source} is not valid (unknown or revoked).")
+    return Principal(name=record.name, kind="token", role=record.role, token=record)
+
+
+def _basic_password(credentials: str) -> str | None:
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    _, sep, password = decoded.partition(":")
+    return password if sep else None
+
+
+async def get_principal(request: Request) -> Principal:
+    """FastAPI dependency: the authenticated caller, or a 401 in the envelope.
+
+    The result is cached on ``request.state`` so routes and sub-dependencies share one lookup.
+    """
+    cached = getattr(request.state, "airflow_sync_principal", None)
+    if cached is not None:
+        return cached
+    principal = await _authenticate(request)
+    request.state.airflow_sync_principal = principal
+    return principal
+
+
+async def _authenticate(request: Request) -> Principal:
+    authorization = request.headers.get("authorization", "").strip()
+    scheme, _, value = authorization.partition(" ")
+    scheme = scheme.lower()
+    value = value.strip()
+    if scheme == "bearer" and value:
+        if value.count(".") == 2:
+            return await _principal_from_jwt(value)
+        return await _principal_from_api_token(value, "the Authorization header")
+    header_token = request.headers.get("x-cdata-authtoken", "").strip()
+    if header_token:
+        return await _principal_from_api_token(header_token, "x-cdata-authtoken")
+    if scheme == "basic" and value:
+        password = _basic_password(value)
+        if not password:
+            raise unauthorized("HTTP Basic credentials must carry the API token as the password.")
+        return await _principal_from_api_token(password, "the Basic credentials")
+    if authorization and scheme not in ("bearer", "basic"):
+        raise unauthorized(f"Unsupported Authorization scheme {scheme!r}; use Bearer or Basic.")
+    url_token = request.query_params.get("@authtoken", "").strip()
+    if url_token and settings.get_bool("allow_authtoken_in_url"):
+        return await _principal_from_api_token(url_token, "@authtoken")
+    if request.method in COOKIE_METHODS:
+        from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+
+        cookie = request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+        if cookie:
+            return await _principal_from_jwt(cookie)
+    raise unauthorized(
+        "Credentials required: an Airflow JWT (Authorization: Bearer), or an API token in the "
+        "x-cdata-authtoken header or as the HTTP Basic password."
+    )
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(action: Action):
+    """A dependency that authenticates and checks a collection-level ``action`` (no DAG).
+
+    Usage: ``@router.get("/tokens", dependencies=[Depends(require("admin"))])``.
+    """
+
+    async def _check(request: Request) -> Principal:
+        principal = await get_principal(request)
+        if principal.kind == "token":
+            principal.authorize(action, None)
+        else:  # the auth manager may query the DB (FAB)
+            await run_in_threadpool(principal.authorize, action, None)
+        return principal
+
+    return _check

@@ -1,0 +1,305 @@
+"""CData wire conventions: request bodies, string scalars and the OData envelope (job-api §1).
+
+CData clients send flat JSON objects or form-encoded bodies with the same names, and scalars either as
+JSON types or as strings (``"True"``, ``"500"``). These helpers normalise all of that, so routes see a plain
+``dict`` and typed values, and every refusal is a 400/413 in the error envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import ClientDisconnect, Request
+
+from airflow_sync import settings
+from airflow_sync.api.errors import ApiError
+
+#: entity sets whose collection context is ``$metadata#<set>``; anything else is an action
+ENTITY_SETS: tuple[str, ...] = ("jobs", "history", "tokens")
+
+#: body keys that are credentials, not data: dropped so a model never sees (or echoes) them
+_CREDENTIAL_KEYS = frozenset({"@authtoken"})
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+_BODY_CACHE_ATTR = "airflow_sync_body"
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "PayloadTooLarge",
+        f"The request body is larger than the {limit} bytes allowed ([airflow_sync] max_body_bytes).",
+    )
+
+
+async def read_raw_body(request: Request) -> bytes:
+    """The request body, refusing more than ``max_body_bytes`` before reading it all.
+
+    The declared ``Content-Length`` is checked first (cheap refusal), then the streamed size, because a
+    chunked upload has no length and a client can lie about it.
+
+    :param request: the incoming request
+    :raises ApiError: 413 over the limit, 400 on a malformed Content-Length
+    """
+    limit = settings.get_int("max_body_bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            declared_len = int(declared)
+        except ValueError:
+            raise ApiError(
+                400, "BadRequest", "Content-Length is not a number.", target="Content-Length"
+            ) from None
+        if declared_len > limit:
+            raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, "BadRequest", "The client disconnected before sending the whole body.") from None
+    return b"".join(chunks)
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """The request body as a flat ``dict``: a JSON object, or a form-encoded body with the same names.
+
+    An empty body is ``{}``. The result is cached on the request, so calling this twice is cheap. The
+    ``@authtoken`` key (a credential some CData clients put in form posts) is removed.
+
+    :param request: the incoming request
+    :raises ApiError: 413 over ``max_body_bytes``; 400 when the body is not JSON / not an object / not UTF-8
+    """
+    cached = getattr(request.state, _BODY_CACHE_ATTR, None)
+    if cached is not None:
+        return dict(cached)
+    raw = await read_raw_body(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body: dict[str, Any]
+    if not raw.strip():
+        body = {}
+    elif content_type == "application/x-www-form-urlencoded":
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, "InvalidBody", "The form body is not UTF-8.", target="body") from None
+        # last value wins for a repeated name, as most form parsers do
+        body = dict(parse_qsl(text, keep_blank_values=True))
+    elif content_type == "multipart/form-data":
+        form = await _multipart(request, raw)
+        body = form
+    else:
+        # JSON is the default: CData clients sometimes omit the content type
+        try:
+            parsed = json.loads(raw)
+        except (UnicodeDecodeError, ValueError) as e:
+            raise ApiError(
+                400, "InvalidBody", f"The request body is not valid JSON ({_json_reason(e)}).", target="body"
+            ) from None
+        if not isinstance(parsed, dict):
+            raise ApiError(
+                400,
+                "InvalidBody",
+                f"The request body must be a JSON object, not {type(parsed).__name__}.",
+                target="body",
+            )
+        body = parsed
+    for key in [k for k in body if k.lower() in _CREDENTIAL_KEYS]:
+        del body[key]
+    setattr(request.state, _BODY_CACHE_ATTR, body)
+    return dict(body)
+
+
+async def _multipart(request: Request, raw: bytes) -> dict[str, Any]:
+    """Form fields of a multipart body (files are refused: no endpoint takes uploads)."""
+    from starlette.datastructures import UploadFile
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    clone = Request(request.scope, replay)
+    try:
+        form = await clone.form()
+    except Exception as e:  # malformed multipart is bad input, never a 500
+        raise ApiError(400, "InvalidBody", f"The multipart body is malformed: {type(e).__name__}.") from None
+    out: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            raise ApiError(400, "InvalidBody", f"File uploads are not accepted ({key}).", target=key)
+        out[key] = value
+    return out
+
+
+def _json_reason(error: Exception) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}"
+    return "not UTF-8 text"
+
+
+def to_bool(value: Any, *, field: str, default: bool | None = None) -> bool:
+    """A CData boolean: ``true``/``"True"``/``"true"``/``"1"``/``1`` and their false forms.
+
+    :param value: the raw value from the body or query string
+    :param field: the wire name, used in the 400 message
+    :param default: returned for ``None`` / ``""`` (absent); without it an absent value is a 400
+    :raises ApiError: 400 naming ``field``
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if default is not None:
+            return default
+        raise ApiError(400, "InvalidParameter", f"{field} is required (true or false).", target=field)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ApiError(
+        400, "InvalidParameter", f"{field} must be true or false, got {_show(value)}.", target=field
+    )
+
+
+def to_int(
+    value: Any,
+    *,
+    field: str,
+    default: int | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
+    """A CData integer: ``500`` or ``"500"`` (surrounding spaces allowed; ``500.0`` accepted).
+
+    :param value: the raw value from the body or query string
+    :param field: the wire name, used in the 400 message
+    :param default: returned for ``None`` / ``""`` (absent); without it an absent value is a 400
+    :param minimum: smallest accepted value (inclusive), if any
+    :param maximum: largest accepted value (inclusive), if any
+    :raises ApiError: 400 naming ``field``
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if default is not None:
+            return default
+        raise ApiError(400, "InvalidParameter", f"{field} is required (an integer).", target=field)
+    result: int | None = None
+    if isinstance(value, bool):
+        result = None  # True is not 1 on the wire
+    elif isinstance(value, int):
+        result = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        result = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            result = int(text)
+        except ValueError:
+            try:
+                f = float(text)
+            except ValueError:
+                f = math.nan
+            result = int(f) if math.isfinite(f) and f.is_integer() else None
+    problem = None
+    if result is None:
+        problem = f"must be an integer, got {_show(value)}"
+    elif minimum is not None and result < minimum:
+        problem = f"must be at least {minimum}, got {result}"
+    elif maximum is not None and result > maximum:
+        problem = f"must be at most {maximum}, got {result}"
+    if problem or result is None:
+        raise ApiError(400, "InvalidParameter", f"{field} {problem}.", target=field)
+    return result
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def to_wire_scalar(value: Any) -> Any:
+    """A response scalar as CData emits it: booleans ``"True"``/``"False"``, numbers as strings."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def base_url(request: Request) -> str:
+    """``http://host:port/<root>/api.rsc`` — the API's own base, whatever prefix it is mounted under.
+
+    ``request.base_url`` stops at the top-level app; the mount prefix is in the scope's ``root_path``.
+    """
+    root = request.scope.get("root_path", "")
+    return str(request.url.replace(path=root, query="", fragment="")).rstrip("/")
+
+
+def context_url(request: Request, set_or_action: str) -> str:
+    """The ``@odata.context`` URL of a collection (entity set) or an action's output."""
+    if set_or_action.lower() in ENTITY_SETS:
+        fragment = set_or_action.lower()
+    elif set_or_action.startswith(("Collection(", "$entity")) or "/" in set_or_action:
+        fragment = set_or_action
+    else:
+        fragment = f"Collection(CData.{set_or_action}Output)"
+    return f"{base_url(request)}/$metadata#{fragment}"
+
+
+def envelope(request: Request, set_or_action: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The OData envelope ``{"@odata.context": ..., "value": rows}``.
+
+    :param request: the current request (for the base URL)
+    :param set_or_action: an entity set (``jobs``, ``history``) or an action name (``executeJob`` ->
+        ``Collection(CData.executeJobOutput)``)
+    :param rows: the rows, already in wire form
+    """
+    return {"@odata.context": context_url(request, set_or_action), "value": rows}
+
+
+def entity(request: Request, set_name: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A single entity (``jobs('X')``) with its ``@odata.context`` (``$metadata#jobs/$entity``)."""
+    return {"@odata.context": f"{base_url(request)}/$metadata#{set_name}/$entity", **row}
+
+
+def parse_entity_key(raw: str, key_name: str) -> str:
+    """The key inside ``set(...)``: ``X``, ``'X'`` (``''`` escapes a quote) or ``KeyName='X'``.
+
+    The path is already URL-decoded by the server. ``key_name`` is compared case-insensitively.
+
+    :param raw: the text between the parentheses
+    :param key_name: the entity's key property (``JobName``)
+    :raises ApiError: 400 naming ``key_name`` when the key is empty or malformed
+    """
+    text = raw.strip()
+    prefix, eq, rest = text.partition("=")
+    if eq and prefix.strip().lower() == key_name.lower():
+        text = rest.strip()
+    elif eq and not text.startswith("'"):
+        raise ApiError(
+            400, "InvalidKey", f"Unknown key property {prefix.strip()!r}; use {key_name}.", target=key_name
+        )
+    if text.startswith("'"):
+        if len(text) < 2 or not text.endswith("'"):
+            raise ApiError(400, "InvalidKey", f"Unterminated quoted {key_name} in the key.", target=key_name)
+        inner = text[1:-1]
+        if "'" in inner.replace("''", ""):
+            raise ApiError(
+                400,
+                "InvalidKey",
+                f"A quote inside a quoted {key_name} must be doubled ('').",
+                target=key_name,
+            )
+        text = inner.replace("''", "'")
+    if not text:
+        raise ApiError(400, "InvalidKey", f"The {key_name} in the key is empty.", target=key_name)
+    return text
