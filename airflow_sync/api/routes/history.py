@@ -1,0 +1,98 @@
+"""The ``history`` entity set (job-api §4): one row per run of a Sync job, with OData and ``$count``.
+
+Runs started anywhere (API, schedule, Airflow UI) are listed, and so are runs of deleted jobs. Only runs
+of jobs the caller may read are shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+
+from airflow_sync.api.auth import CurrentPrincipal, Principal
+from airflow_sync.api.errors import ApiError
+from airflow_sync.api.models import HistoryCollectionResponse, HistoryRow, error_docs
+from airflow_sync.api.services.common import dag_id_for, run_db
+from airflow_sync.api.services.history import history_rows
+from airflow_sync.api.wire import entity, envelope, parse_entity_key
+
+router = APIRouter(tags=["history"])
+
+
+def _rows(principal: Principal, job_name: str | None, *, session: Any) -> list[dict[str, Any]]:
+    from airflow_sync.jobs import store
+
+    jobs = {j.name: j for j in store.list_jobs(session=session)}
+    if job_name is not None and job_name not in jobs:
+        # a JobId names a job as well; a deleted job's name still has its runs
+        match = next((j for j in jobs.values() if j.job_id.lower() == job_name.lower()), None)
+        job_name = match.name if match else job_name
+    if job_name is not None:
+        principal.authorize("read", dag_id_for(job_name))
+    return history_rows(
+        job_name=job_name,
+        may_read=lambda dag_id: principal.allowed("read", dag_id),
+        jobs_by_name=jobs,
+        session=session,
+    )
+
+
+def _job_param(request: Request) -> str | None:
+    for name, value in request.query_params.items():
+        if name.lower() in ("jobname", "jobid") and value.strip():
+            return value.strip()
+    return None
+
+
+def _odata(request: Request, *, only_filter: bool = False) -> Any:
+    from airflow_sync.api.odata import parse_odata
+
+    params = {k: v for k, v in request.query_params.items() if k.startswith("$")}
+    if only_filter:
+        params = {k: v for k, v in params.items() if k == "$filter"}
+    return parse_odata(params)
+
+
+@router.get(
+    "/history",
+    summary="Run history of Sync jobs (OData $filter/$select/$orderby/$top/$skip; ?JobName=X)",
+    responses={200: {"model": HistoryCollectionResponse}, **error_docs(400, 401, 403)},
+)
+async def list_history(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    from airflow_sync.api.odata import apply_odata
+
+    query = _odata(request)
+    rows = await run_db(_rows, principal, _job_param(request))
+    result = envelope(request, "history", apply_odata(rows, query))
+    if str(request.query_params.get("$count", "")).lower() == "true":
+        result["@odata.count"] = len(apply_odata(rows, _odata(request, only_filter=True)))
+    return result
+
+
+@router.get(
+    "/history/$count",
+    summary="Number of history rows (after $filter) as plain text",
+    response_class=PlainTextResponse,
+    responses=error_docs(400, 401, 403),
+)
+async def count_history(request: Request, principal: CurrentPrincipal) -> PlainTextResponse:
+    from airflow_sync.api.odata import apply_odata
+
+    rows = await run_db(_rows, principal, _job_param(request))
+    return PlainTextResponse(str(len(apply_odata(rows, _odata(request, only_filter=True)))))
+
+
+@router.get(
+    "/history({key})",
+    summary="One history row by its Id",
+    responses={200: {"model": HistoryRow}, **error_docs(400, 401, 404)},
+)
+async def get_history(key: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    wanted = parse_entity_key(key, "Id")
+    rows = await run_db(_rows, principal, None)
+    for row in rows:
+        if row["Id"] == wanted:
+            return entity(request, "history", row)
+    raise ApiError(404, "NotFound", f"No history row with Id {wanted!r}.", target="Id")

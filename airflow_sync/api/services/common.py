@@ -1,0 +1,141 @@
+"""Small shared helpers of the API services: wire scalars, timestamps, DAG ids, job lookup, row locks.
+
+Everything here is synchronous and takes an explicit SQLAlchemy ``session`` (the routes run it in a worker
+thread). Nothing is cached in memory: several api-server processes may serve the same deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow_sync import settings
+from airflow_sync.exceptions import JobNotFoundError, JobValidationError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from airflow_sync.jobs.model import Job
+
+T = TypeVar("T")
+
+#: body fields every action accepts to name a job (CData sends either)
+KEY_FIELDS = ("JobName", "JobId")
+
+
+def wire_str(value: Any) -> str | None:
+    """A scalar as CData emits it: strings, ``"True"``/``"False"``, numbers as digits, None stays null."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 with an explicit UTC offset (``2026-03-01T02:00:00+00:00``), or None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:  # Airflow stores UTC; a naive value here is UTC too
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def hhmmss(delta: timedelta | None) -> str:
+    """A duration as ``hh:mm:ss`` (hours may exceed 24), the History ``Runtime`` form."""
+    if delta is None:
+        return "00:00:00"
+    total = max(int(delta.total_seconds()), 0)
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def prefix() -> str:
+    """The configured DAG id prefix (``sync__`` by default)."""
+    return settings.get_str("dag_id_prefix")
+
+
+def dag_id_for(job_name: str) -> str:
+    """The DAG id of a job name (also works for deleted jobs, whose runs stay in history)."""
+    return prefix() + job_name
+
+
+def job_name_for(dag_id: str) -> str:
+    """The job name a Sync DAG id stands for."""
+    return dag_id.removeprefix(prefix())
+
+
+def get_field(body: Mapping[str, Any], name: str) -> Any:
+    """A body field by case-insensitive name (CData clients vary the case), None when absent."""
+    lname = name.lower()
+    for key, value in body.items():
+        if key.lower() == lname:
+            return value
+    return None
+
+
+def job_key(body: Mapping[str, Any], *, required: bool = True) -> str | None:
+    """The job named by ``JobName`` or ``JobId`` in an action body.
+
+    :raises JobValidationError: naming ``JobName`` when neither is given and ``required``
+    """
+    for name in KEY_FIELDS:
+        value = get_field(body, name)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    if required:
+        raise JobValidationError("JobName (or JobId) is required", field="JobName")
+    return None
+
+
+def resolve_job(key: str, *, session: Session) -> Job:
+    """The stored job for a JobName or JobId.
+
+    :raises JobNotFoundError: when neither matches
+    """
+    from airflow_sync.jobs import store
+
+    try:
+        return store.find_job(key, session=session)
+    except JobNotFoundError:
+        raise
+    except LookupError as exc:  # defensive: a store that raises KeyError-likes still means 404
+        raise JobNotFoundError(f"Job '{key}' does not exist") from exc
+
+
+def lock_dag(dag_id: str, *, session: Session) -> None:
+    """Serialise writers of one job: row-lock its ``dag`` row until the transaction ends.
+
+    PostgreSQL / MySQL take ``SELECT ... FOR UPDATE``. SQLite ignores FOR UPDATE but has one writer at a
+    time, so a no-op UPDATE makes this transaction the writer *before* it reads anything; a second caller
+    then blocks (busy timeout) until the first commits and sees its run.
+    """
+    from airflow.models.dag import DagModel
+    from sqlalchemy import select, update
+
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(DagModel).where(DagModel.dag_id == dag_id).values(dag_id=DagModel.dag_id),
+            execution_options={"synchronize_session": False},
+        )
+    else:
+        session.execute(select(DagModel.dag_id).where(DagModel.dag_id == dag_id).with_for_update())
+
+
+def in_session(fn: Callable[..., T], args: tuple = (), kwargs: dict | None = None) -> T:
+    """Run ``fn(*args, session=..., **kwargs)`` in one transaction (committed, or rolled back on error)."""
+    from airflow.utils.session import create_session
+
+    # one transaction per call: committed when fn returns, rolled back when it raises (nothing changes)
+    with create_session(scoped=False) as session:
+        return fn(*args, session=session, **(kwargs or {}))
+
+
+async def run_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn(*args, session=..., **kwargs)`` in a worker thread inside one committed transaction.
+
+    Routes are ``async``: the event loop never blocks on the metadata DB, and a waiting executeJob holds
+    no thread between its polls.
+    """
+    return await asyncio.to_thread(in_session, fn, args, kwargs)
