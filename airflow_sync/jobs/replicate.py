@@ -281,6 +281,10 @@ class _Parser:
         if self.peek().kind == "semi":
             self.take()
         if self.peek().kind != "eof":
+            if self.is_word("WITH") and expected == "end of statement":
+                raise _Fail(
+                    "WITH options go before the SELECT: REPLICATE [T] WITH ... SELECT ...", self.peek().pos
+                )
             raise self.fail(expected)
 
     def table_ref(self, expected: str) -> TableRef:

@@ -448,6 +448,7 @@ def test_as_before_select_and_target_differs_from_source() -> None:
         ("REPLICATE a SELECT 1x FROM b", "malformed number", 19),
         ("REPLICATE a SELECT x FROM b WHERE x = 1 y", "expected end of statement, found 'y'", 40),
         ("REPLICATE a SELECT * FROM b; SELECT 1", "only one statement is allowed", 29),
+        ("REPLICATE a SELECT * FROM b WITH DropTable", "WITH options go before the SELECT", 28),
     ],
 )
 def test_invalid_statements(text: str, message: str, position: int) -> None:
