@@ -190,13 +190,10 @@ def check_event(value: str, wire: str) -> None:
 
 
 def check_cache_options(value: str, wire: str) -> None:
-    if not value:
-        return
-    try:
+    if value:
         from airflow_sync.jobs.options import parse_option_list
-    except ImportError:  # parser engineer's module not there yet: validated once it exists
-        return
-    parse_option_list(value, field=wire)
+
+        parse_option_list(value, field=wire)
 
 
 @dataclass(frozen=True)

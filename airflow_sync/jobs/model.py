@@ -383,10 +383,8 @@ def _parse_queries(
 
 
 def _parse_statements(texts: list[str], errors: list[JobValidationError]) -> tuple[Any, ...] | None:
-    try:
-        from airflow_sync.jobs.replicate import parse_replicate
-    except ImportError:  # parser module not there yet (built in parallel); validated once it lands
-        return None
+    from airflow_sync.jobs.replicate import parse_replicate
+
     out = []
     for n, text in enumerate(texts, start=1):
         try:
