@@ -5,7 +5,7 @@ airflow_sync plugin mounted at ``/api.rsc``: ``AIRFLOW_SYNC_FORCE_API=1`` stands
 process check. Users of the simple auth manager (tests/conftest.py): admin/adminpw, viewer/viewerpw,
 user/userpw, op/oppw.
 
-- ``api_client``: session-scoped ``TestClient``; paths are absolute (``/api.rsc/jobs``). ``API`` is the prefix.
+- ``api_client``: session-scoped ``TestClient``; paths are absolute (``/api.rsc/jobs``, prefix ``API``).
 - ``jwt_headers(user)``: ``{"Authorization": "Bearer <JWT>"}`` from ``POST /auth/token`` (cached per user).
 - ``token_headers(role)``: ``{"x-cdata-authtoken": <secret>}`` for a token of that role (one per role).
 - ``revoked_token_headers``: headers of a token that was revoked.
@@ -28,9 +28,8 @@ ROLES = ("admin", "job_creator", "standard", "support", "viewer")
 
 @pytest.fixture(scope="session")
 def api_client(airflow_db):
-    from fastapi.testclient import TestClient
-
     from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
 
     with TestClient(create_app(apps="core")) as client:
         yield client
