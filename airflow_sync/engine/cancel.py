@@ -1,0 +1,60 @@
+"""Cooperative + active cancellation of a running replication.
+
+``CancelToken.cancel()`` may be called from a signal handler or another thread (the operator's
+``on_kill``). It sets a flag the engine checks between batches and calls every registered canceller, each
+of which interrupts the statement in flight on one connection (``pg_cancel_backend`` via libpq's cancel
+request, ``KILL QUERY`` from a second MariaDB connection, SQLite ``interrupt()``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+
+from airflow_sync.exceptions import ReplicationCancelled
+
+
+class CancelToken:
+    """A one-shot cancellation flag with callbacks that interrupt in-flight statements."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._cancellers: dict[int, Callable[[], None]] = {}
+        self._next = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def cancel(self) -> None:
+        """Request cancellation and interrupt every registered in-flight statement (idempotent)."""
+        self._event.set()
+        for fn in list(self._cancellers.values()):
+            # a connection that is already gone has nothing to cancel
+            with contextlib.suppress(Exception):
+                fn()
+
+    def register(self, fn: Callable[[], None]) -> int:
+        """Add a canceller; returns a handle for :meth:`unregister`. Runs at once if already cancelled."""
+        with self._lock:
+            self._next += 1
+            handle = self._next
+            self._cancellers[handle] = fn
+        if self.cancelled:
+            with contextlib.suppress(Exception):
+                fn()
+        return handle
+
+    def unregister(self, handle: int) -> None:
+        with self._lock:
+            self._cancellers.pop(handle, None)
+
+    def check(self) -> None:
+        """Raise :class:`ReplicationCancelled` when cancellation was requested."""
+        if self.cancelled:
+            raise ReplicationCancelled("replication cancelled")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._event.wait(timeout)

@@ -1,0 +1,408 @@
+"""What every destination/source database must provide to the engine (design D13).
+
+A :class:`Dialect` owns one database's differences: connecting with the raw DBAPI driver, quoting,
+reflection into neutral :class:`~airflow_sync.engine.types.ColType` s, DDL, value conversion, the bulk load
+path, the set-based merge statements, statement timeouts and cancellation. The SQL built here is portable
+standard SQL; backends override what they can do faster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from airflow_sync.engine.types import ColType, Column, TableSchema
+
+Converter = Callable[[Any], Any]
+Row = tuple[Any, ...]
+
+
+class Dialect:
+    """Base class: portable SQL; subclasses implement connecting, reflection, DDL types and bulk loads."""
+
+    name = "generic"
+    #: DBAPI placeholder for one parameter
+    placeholder = "?"
+    #: DDL is transactional (PostgreSQL, SQLite); MySQL commits implicitly on DDL
+    transactional_ddl = True
+    #: name of the state table (spec §2.6)
+    state_table = "_airflow_sync_state"
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+
+    # --- connections and transactions -------------------------------------------------------------
+    def connect(self) -> Any:
+        raise NotImplementedError
+
+    def begin(self, conn: Any) -> None:
+        """Start a transaction (drivers that begin implicitly need nothing)."""
+
+    def commit(self, conn: Any) -> None:
+        conn.commit()
+
+    def rollback(self, conn: Any) -> None:
+        # the connection may be gone; the server rolls back on disconnect
+        with contextlib.suppress(Exception):
+            conn.rollback()
+
+    def close(self, conn: Any) -> None:
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns its row count (-1 when unknown)."""
+        cur = conn.cursor()
+        try:
+            cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+            return int(cur.rowcount if cur.rowcount is not None else -1)
+        finally:
+            cur.close()
+
+    def scalar(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur = conn.cursor()
+        try:
+            cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+            row = cur.fetchone()
+            return row[0] if row else None
+        finally:
+            cur.close()
+
+    def set_timeout(self, conn: Any, seconds: int) -> None:
+        """Limit every statement of this connection to ``seconds`` (0 = no limit)."""
+
+    def canceller(self, conn: Any) -> Callable[[], None]:
+        """A callable that interrupts the statement running on ``conn`` (called from another thread)."""
+        return lambda: None
+
+    # --- quoting ------------------------------------------------------------------------------------
+    def quote_ident(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def quote_string(self, value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+    def qualify(self, schema: str | None, name: str) -> str:
+        return (self.quote_ident(schema) + "." if schema else "") + self.quote_ident(name)
+
+    # --- reflection ---------------------------------------------------------------------------------
+    def default_schema(self, conn: Any) -> str | None:
+        return None
+
+    def table_exists(self, conn: Any, schema: str | None, name: str) -> bool:
+        return self.reflect(conn, schema, name) is not None
+
+    def reflect(self, conn: Any, schema: str | None, name: str) -> TableSchema | None:
+        """Columns (neutral types) and primary key of a table, or None when it does not exist."""
+        raise NotImplementedError
+
+    def describe(self, conn: Any, sql: str) -> list[tuple[str, ColType | None]]:
+        """Output column names and types of a SELECT (None where the driver cannot tell)."""
+        cur = conn.cursor()
+        try:
+            cur.execute(f"SELECT * FROM ({sql}) q WHERE 1=0")
+            return [(d[0], None) for d in cur.description]
+        finally:
+            cur.close()
+
+    # --- DDL ----------------------------------------------------------------------------------------
+    def type_sql(self, t: ColType, *, key: bool = False) -> str:
+        raise NotImplementedError
+
+    def create_table_sql(
+        self, schema: str | None, name: str, columns: Sequence[Column], primary_key: Sequence[str]
+    ) -> str:
+        keys = set(primary_key)
+        cols = [
+            f"{self.quote_ident(c.name)} {self.type_sql(c.type, key=c.name in keys)}"
+            + (" NOT NULL" if c.name in keys else "")
+            for c in columns
+        ]
+        if primary_key:
+            cols.append("PRIMARY KEY (" + ", ".join(self.quote_ident(k) for k in primary_key) + ")")
+        return f"CREATE TABLE {self.qualify(schema, name)} (" + ", ".join(cols) + ")" + self.table_suffix()
+
+    def table_suffix(self) -> str:
+        return ""
+
+    def create_schema(self, conn: Any, schema: str) -> None:
+        self.execute(conn, f"CREATE SCHEMA IF NOT EXISTS {self.quote_ident(schema)}")
+
+    def add_column_sql(self, schema: str | None, table: str, column: Column) -> str:
+        return (
+            f"ALTER TABLE {self.qualify(schema, table)} ADD COLUMN "
+            f"{self.quote_ident(column.name)} {self.type_sql(column.type)}"
+        )
+
+    def alter_type_sql(self, schema: str | None, table: str, column: Column) -> list[str]:
+        return [
+            f"ALTER TABLE {self.qualify(schema, table)} ALTER COLUMN "
+            f"{self.quote_ident(column.name)} TYPE {self.type_sql(column.type)}"
+        ]
+
+    def drop_table_sql(self, schema: str | None, name: str) -> str:
+        return f"DROP TABLE IF EXISTS {self.qualify(schema, name)}"
+
+    def has_rows(self, conn: Any, table: str) -> bool:
+        return bool(self.scalar(conn, f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {table}) THEN 1 ELSE 0 END"))
+
+    def swap_tables(self, conn: Any, schema: str | None, live: str, new: str) -> None:
+        """Atomically replace table ``live`` by table ``new`` (backends without transactional DDL)."""
+        raise NotImplementedError
+
+    # --- staging ------------------------------------------------------------------------------------
+    def create_stage(
+        self, conn: Any, schema: str | None, target: str, columns: Sequence[str], tag: str
+    ) -> str:
+        """Create an empty session-private table shaped like ``target``'s ``columns``; returns its name."""
+        stage = self.qualify(None, f"_as_stage_{tag}")
+        cols = ", ".join(self.quote_ident(c) for c in columns)
+        self.execute(
+            conn,
+            f"CREATE TEMPORARY TABLE {stage} AS SELECT {cols} FROM {self.qualify(schema, target)} WHERE 1=0",
+        )
+        return stage
+
+    def drop_stage(self, conn: Any, stage: str) -> None:
+        self.execute(conn, f"DROP TABLE IF EXISTS {stage}")
+
+    def clear_stage(self, conn: Any, stage: str) -> None:
+        self.execute(conn, f"DELETE FROM {stage}")
+
+    # --- reading ------------------------------------------------------------------------------------
+    def stream(self, conn: Any, sql: str, params: Sequence[Any], size: int) -> Iterator[list[Row]]:
+        """Yield the query's rows in lists of at most ``size`` (the driver must not buffer everything)."""
+        cur = conn.cursor()
+        try:
+            cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+            while True:
+                rows = cur.fetchmany(size)
+                if not rows:
+                    break
+                yield rows
+        finally:
+            cur.close()
+
+    def bound_param(self, value: Any, t: ColType) -> Any:
+        """A watermark bound as a query parameter for a column of type ``t``."""
+        return value
+
+    def reader(self, t: ColType, native: str = "") -> Converter | None:
+        """Converter from this driver's value for a column of type ``t`` to the engine's canonical value."""
+        return None
+
+    def writer(self, t: ColType, native: str, use_gmt: bool) -> Converter | None:
+        """Converter from the canonical value to what this driver's bulk path needs for type ``t``."""
+        return None
+
+    # --- writing ------------------------------------------------------------------------------------
+    def load(self, conn: Any, table: str, columns: Sequence[Column], batches: Iterable[list[Row]]) -> int:
+        """Bulk-insert every batch into ``table`` (already qualified); returns rows written."""
+        cols = ", ".join(self.quote_ident(c.name) for c in columns)
+        marks = ", ".join([self.placeholder] * len(columns))
+        sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"
+        n = 0
+        cur = conn.cursor()
+        try:
+            for batch in batches:
+                cur.executemany(sql, batch)
+                n += len(batch)
+        finally:
+            cur.close()
+        return n
+
+    # --- set-based merge (portable SQL; dialects override with faster forms) -------------------------
+    def _key_match(self, a: str, b: str, keys: Sequence[str]) -> str:
+        return " AND ".join(f"{a}.{self.quote_ident(k)} = {b}.{self.quote_ident(k)}" for k in keys)
+
+    def distinct(self, a: str, b: str) -> str:
+        """SQL true when ``a`` and ``b`` differ, treating NULLs as equal."""
+        return f"({a} IS DISTINCT FROM {b})"
+
+    def _changed(self, a: str, b: str, cols: Sequence[str]) -> str:
+        if not cols:
+            return "1=0"
+        return (
+            "("
+            + " OR ".join(
+                self.distinct(f"{a}.{self.quote_ident(c)}", f"{b}.{self.quote_ident(c)}") for c in cols
+            )
+            + ")"
+        )
+
+    def update_from_stage_sql(
+        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> str | None:
+        """UPDATE target rows whose key is in stage and whose values differ; None when nothing to update."""
+        vals = [c for c in columns if c not in keys]
+        if not vals:
+            return None
+        sets = ", ".join(
+            f"{self.quote_ident(c)} = (SELECT s.{self.quote_ident(c)} FROM {stage} s "
+            f"WHERE {self._key_match('s', target, keys)})"
+            for c in vals
+        )
+        return (
+            f"UPDATE {target} SET {sets} WHERE EXISTS (SELECT 1 FROM {stage} s WHERE "
+            f"{self._key_match('s', target, keys)} AND {self._changed('s', target, vals)})"
+        )
+
+    def insert_from_stage_sql(
+        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> str:
+        """INSERT stage rows whose key is not in target yet (all stage rows when there is no key)."""
+        cols = ", ".join(self.quote_ident(c) for c in columns)
+        scols = ", ".join("s." + self.quote_ident(c) for c in columns)
+        sql = f"INSERT INTO {target} ({cols}) SELECT {scols} FROM {stage} s"
+        if keys:
+            sql += f" WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {self._key_match('t', 's', keys)})"
+        return sql
+
+    def delete_missing_sql(self, target: str, stage: str, keys: Sequence[str]) -> str:
+        """DELETE target rows whose key is not in stage."""
+        match = self._key_match("s", target, keys)
+        return f"DELETE FROM {target} WHERE NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
+
+    # --- errors -------------------------------------------------------------------------------------
+    def classify(self, exc: BaseException) -> str | None:
+        """``"transient"``, ``"terminal"``, ``"cancelled"``, ``"timeout"`` or None (not a database error)."""
+        return None
+
+    def error_text(self, exc: BaseException) -> str:
+        """The database's message for ``exc`` (callers redact it before showing it)."""
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+# --- canonical value helpers shared by dialects ---------------------------------------------------------
+
+
+def local_tz() -> timezone:
+    """The worker's local zone as a fixed offset (naive datetimes are local unless UseGmtDateTime)."""
+    off = datetime.now().astimezone().utcoffset() or timedelta(0)
+    return timezone(off)
+
+
+def to_decimal(v: Any) -> Any:
+    if v is None or isinstance(v, Decimal):
+        return v
+    if isinstance(v, float):
+        return Decimal(repr(v))
+    return Decimal(str(v))
+
+
+def to_datetime(v: Any) -> Any:
+    if v is None or isinstance(v, datetime):
+        return v
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day)
+    s = str(v).strip()
+    if s.endswith("Z"):
+        s = s[:-1] + "+00:00"
+    return datetime.fromisoformat(s)
+
+
+def to_date(v: Any) -> Any:
+    if v is None or (isinstance(v, date) and not isinstance(v, datetime)):
+        return v
+    if isinstance(v, datetime):
+        return v.date()
+    return date.fromisoformat(str(v).strip()[:10])
+
+
+def to_time(v: Any) -> Any:
+    if v is None or isinstance(v, time):
+        return v
+    if isinstance(v, timedelta):
+        secs = v.total_seconds()
+        h, rem = divmod(int(secs), 3600)
+        m, s = divmod(rem, 60)
+        return time(h % 24, m, s, v.microseconds)
+    return time.fromisoformat(str(v).strip())
+
+
+def to_json_text(v: Any) -> Any:
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).decode()
+    return json.dumps(v, ensure_ascii=False)
+
+
+def to_bool(v: Any) -> Any:
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        return v.strip().lower() in ("1", "t", "true", "y", "yes", "on")
+    return bool(v)
+
+
+def to_str(v: Any) -> Any:
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).decode("utf-8", "replace")
+    return str(v)
+
+
+def to_bytes(v: Any) -> Any:
+    if v is None or isinstance(v, bytes):
+        return v
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    return str(v).encode()
+
+
+def to_int(v: Any) -> Any:
+    if v is None or (isinstance(v, int) and not isinstance(v, bool)):
+        return v
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (Decimal, float)):
+        return int(v)
+    return int(str(v).strip())
+
+
+def to_float(v: Any) -> Any:
+    if v is None or isinstance(v, float):
+        return v
+    return float(v)
+
+
+#: canonical coercion by destination kind, used when source and destination kinds differ
+COERCE: dict[str, Converter] = {
+    "bool": to_bool,
+    "int16": to_int,
+    "int32": to_int,
+    "int64": to_int,
+    "decimal": to_decimal,
+    "float32": to_float,
+    "float64": to_float,
+    "string": to_str,
+    "text": to_str,
+    "date": to_date,
+    "time": to_time,
+    "timestamp": to_datetime,
+    "binary": to_bytes,
+    "json": to_json_text,
+    "uuid": to_str,
+}
+
+_FAMILY = {
+    "int16": "int",
+    "int32": "int",
+    "int64": "int",
+    "float32": "float",
+    "float64": "float",
+    "string": "str",
+    "text": "str",
+}
+
+
+def same_family(a: ColType, b: ColType) -> bool:
+    return _FAMILY.get(a.kind, a.kind) == _FAMILY.get(b.kind, b.kind)

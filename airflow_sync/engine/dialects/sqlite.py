@@ -1,0 +1,281 @@
+"""SQLite: stdlib ``sqlite3``, explicit transactions, ``executemany`` in one transaction (the fast path).
+
+SQLite has no schemas (``CacheSchema`` is ignored), no real types (we declare descriptive type names and
+reflect them back) and no server: timeouts use a progress handler and cancellation ``interrupt()``.
+Decimals wider than 15 digits are declared ``DECIMAL_TEXT(p,s)`` (TEXT affinity) because NUMERIC affinity
+would round them through a double.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time as _time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow_sync.engine.dialects.base import (
+    Converter,
+    Dialect,
+    to_bool,
+    to_date,
+    to_datetime,
+    to_decimal,
+    to_json_text,
+    to_str,
+    to_time,
+)
+from airflow_sync.engine.types import ColType, Column, TableSchema
+
+_NUM = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
+
+
+class _Cursor(sqlite3.Cursor):
+    """Records when each statement starts so the progress handler can enforce CommandTimeout."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:  # type: ignore[override]
+        self.connection._started = _time.monotonic()  # type: ignore[attr-defined]
+        return super().execute(sql, parameters)  # type: ignore[return-value]
+
+    def executemany(self, sql: str, seq: Any, /) -> _Cursor:  # type: ignore[override]
+        self.connection._started = _time.monotonic()  # type: ignore[attr-defined]
+        return super().executemany(sql, seq)  # type: ignore[return-value]
+
+
+class _Connection(sqlite3.Connection):
+    _started: float = 0.0
+    timed_out: bool = False
+
+    def cursor(self, factory: Any = _Cursor) -> Any:  # type: ignore[override]
+        return super().cursor(factory)
+
+
+def parse_type(decl: str) -> ColType | None:
+    """Neutral type of a declared SQLite column type (None for an empty declaration)."""
+    d = decl.strip().upper()
+    if not d:
+        return None
+    m = _NUM.search(d)
+    p = int(m.group(1)) if m else None
+    s = int(m.group(2)) if m and m.group(2) else None
+    base = d.split("(")[0].strip()
+    if "BOOL" in base:
+        return ColType("bool")
+    if base.startswith("DECIMAL_TEXT") or base in ("DECIMAL", "NUMERIC", "NUMBER", "MONEY"):
+        return ColType("decimal", precision=p, scale=s if p is not None else None)
+    if "INT" in base:
+        return ColType("int64")
+    if base in ("TIMESTAMPTZ", "DATETIMETZ") or "WITH TIME ZONE" in base:
+        return ColType("timestamp", tz=True)
+    if base in ("DATETIME", "TIMESTAMP") or base.startswith("TIMESTAMP"):
+        return ColType("timestamp")
+    if base == "DATE":
+        return ColType("date")
+    if base.startswith("TIME"):
+        return ColType("time")
+    if base in ("JSON", "JSONB"):
+        return ColType("json")
+    if base == "UUID":
+        return ColType("uuid")
+    if "CHAR" in base or "CLOB" in base or "TEXT" in base or "STRING" in base:
+        if "CHAR" in base and p is not None:
+            return ColType("string", length=p)
+        return ColType("text")
+    if "BLOB" in base or "BINARY" in base or "BYTEA" in base:
+        return ColType("binary")
+    if base in ("FLOAT", "REAL4", "FLOAT4"):
+        return ColType("float32") if base != "FLOAT" else ColType("float64")
+    if "REAL" in base or "FLOA" in base or "DOUB" in base:
+        return ColType("float64")
+    return ColType("decimal") if base else None
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    placeholder = "?"
+
+    def connect(self) -> Any:
+        path = self.url.database or ":memory:"
+        conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=30, factory=_Connection
+        )
+        return conn
+
+    def begin(self, conn: Any) -> None:
+        if not conn.in_transaction:
+            conn.execute("BEGIN")
+
+    def commit(self, conn: Any) -> None:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+    def rollback(self, conn: Any) -> None:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except Exception:
+            pass
+
+    def set_timeout(self, conn: Any, seconds: int) -> None:
+        if seconds <= 0:
+            return
+
+        def check() -> int:
+            if _time.monotonic() - conn._started > seconds:
+                conn.timed_out = True
+                return 1
+            return 0
+
+        conn.set_progress_handler(check, 10_000)
+
+    def canceller(self, conn: Any) -> Callable[[], None]:
+        return conn.interrupt  # type: ignore[no-any-return]
+
+    def qualify(self, schema: str | None, name: str) -> str:
+        # SQLite has no schemas; CacheSchema is ignored (an attached database would be surprising)
+        return self.quote_ident(name)
+
+    def create_schema(self, conn: Any, schema: str) -> None:
+        return None
+
+    def reflect(self, conn: Any, schema: str | None, name: str) -> TableSchema | None:
+        prefix = self.quote_ident(schema) + "." if schema and schema.lower() in ("main", "temp") else ""
+        rows = conn.execute(f"PRAGMA {prefix}table_info({self.quote_ident(name)})").fetchall()
+        if not rows:
+            return None
+        cols = []
+        pk: list[tuple[int, str]] = []
+        for _cid, cname, decl, notnull, _dflt, pkpos in rows:
+            t = parse_type(decl or "")
+            cols.append(Column(cname, t or ColType("text"), not notnull and not pkpos, native=decl or ""))
+            if pkpos:
+                pk.append((pkpos, cname))
+        return TableSchema(tuple(cols), tuple(n for _, n in sorted(pk)))
+
+    def type_sql(self, t: ColType, *, key: bool = False) -> str:
+        k = t.kind
+        if k == "bool":
+            return "BOOLEAN"
+        if k == "int16":
+            return "SMALLINT"
+        if k == "int32":
+            return "INTEGER"
+        if k == "int64":
+            return "BIGINT"
+        if k == "decimal":
+            if t.precision is not None and t.precision <= 15:
+                return f"NUMERIC({t.precision},{t.scale or 0})"
+            if t.precision is not None:
+                return f"DECIMAL_TEXT({t.precision},{t.scale or 0})"
+            return "DECIMAL_TEXT"
+        if k == "float32":
+            return "REAL4"
+        if k == "float64":
+            return "DOUBLE"
+        if k == "string":
+            return f"VARCHAR({t.length})" if t.length else "TEXT"
+        if k == "text":
+            return "TEXT"
+        if k == "date":
+            return "DATE"
+        if k == "time":
+            return "TIME"
+        if k == "timestamp":
+            return "TIMESTAMPTZ" if t.tz else "DATETIME"
+        if k == "binary":
+            return "BLOB"
+        if k == "json":
+            return "JSON"
+        if k == "uuid":
+            return "UUID"
+        return "TEXT"
+
+    def alter_type_sql(self, schema: str | None, table: str, column: Column) -> list[str]:
+        # SQLite stores any value in any column: a wider declared type changes nothing about storage
+        return []
+
+    def create_stage(
+        self, conn: Any, schema: str | None, target: str, columns: Sequence[str], tag: str
+    ) -> str:
+        stage = "temp." + self.quote_ident(f"_as_stage_{tag}")
+        cols = ", ".join(self.quote_ident(c) for c in columns)
+        conn.execute(f"DROP TABLE IF EXISTS {stage}")
+        conn.execute(f"CREATE TABLE {stage} AS SELECT {cols} FROM {self.qualify(schema, target)} WHERE 0")
+        return stage
+
+    def distinct(self, a: str, b: str) -> str:
+        return f"({a} IS NOT {b})"
+
+    def update_from_stage_sql(
+        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> str | None:
+        vals = [c for c in columns if c not in keys]
+        if not vals:
+            return None
+        sets = ", ".join(f"{self.quote_ident(c)} = s.{self.quote_ident(c)}" for c in vals)
+        return (
+            f"UPDATE {target} SET {sets} FROM {stage} AS s WHERE {self._key_match(target, 's', keys)} "
+            f"AND {self._changed(target, 's', vals)}"
+        )
+
+    def bound_param(self, value: Any, t: ColType) -> Any:
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(UTC)
+            return value.isoformat(" ")
+        return value
+
+    def reader(self, t: ColType, native: str = "") -> Converter | None:
+        k = t.kind
+        if k == "bool":
+            return to_bool
+        if k == "decimal":
+            return to_decimal
+        if k == "timestamp":
+            if t.tz:
+                return lambda v: (
+                    None
+                    if v is None
+                    else (lambda d: d if d.tzinfo else d.replace(tzinfo=UTC))(to_datetime(v))
+                )
+            return to_datetime
+        if k == "date":
+            return to_date
+        if k == "time":
+            return to_time
+        if k == "json":
+            return to_json_text
+        if k == "uuid":
+            return to_str
+        return None
+
+    def writer(self, t: ColType, native: str, use_gmt: bool) -> Converter | None:
+        k = t.kind
+        if k == "decimal":
+            return lambda v: None if v is None else format(v, "f")
+        if k == "timestamp":
+            return lambda v: (
+                None
+                if v is None
+                else (v.astimezone(UTC) if v.tzinfo else v).isoformat(" ")
+                if isinstance(v, datetime)
+                else v
+            )
+        if k in ("date", "time"):
+            return lambda v: v.isoformat() if v is not None and not isinstance(v, str) else v
+        if k in ("json", "uuid"):
+            return to_str
+        return None
+
+    def classify(self, exc: BaseException) -> str | None:
+        if not isinstance(exc, sqlite3.Error):
+            return None
+        msg = str(exc).lower()
+        if "interrupted" in msg:
+            return "interrupted"
+        if isinstance(exc, sqlite3.OperationalError) and (
+            "locked" in msg or "busy" in msg or "disk i/o" in msg
+        ):
+            return "transient"
+        return "terminal"

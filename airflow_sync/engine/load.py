@@ -1,0 +1,377 @@
+"""The transaction layout of one run (the idempotency core, ``research/replication-peers.md`` §4.4).
+
+Full mode, one destination transaction: (DROP + CREATE when DropTable, on transactional-DDL backends) →
+either *direct* (target empty, TruncateTable or no key: ``DELETE`` + bulk load into the target) or
+*staged* (bulk load into a session-private stage, then ``DELETE`` vanished keys, ``UPDATE`` changed rows,
+``INSERT`` new ones) → state row → COMMIT. MVCC (PostgreSQL, InnoDB) and SQLite's locking mean readers
+see the old contents until the commit, and any failure leaves them untouched.
+
+Incremental mode: one such staged transaction per window, each committing its own watermark.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Generator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow_sync.engine.cancel import CancelToken
+from airflow_sync.engine.ddl import DestinationTable, ensure_table
+from airflow_sync.engine.dialects.base import Dialect, Row, local_tz
+from airflow_sync.engine.plan import ReplicationPlan, ReplicationSummary
+from airflow_sync.engine.reflect import SourceQuery, resolve_source
+from airflow_sync.engine.state import ensure_state_table, read_watermark, write_watermark
+from airflow_sync.engine.types import Column, infer_type
+from airflow_sync.engine.watermark import (
+    as_datetime,
+    format_watermark,
+    next_watermark,
+    parse_watermark,
+    windows,
+)
+from airflow_sync.engine.writer import RowConverter, batch_max
+
+_INT_KINDS = ("int16", "int32", "int64")
+
+#: test hook: called with a point name ("batch", "staged", "merged", "committed") — see tests/unit/engine
+test_hook: Any = None
+
+
+def _hook(point: str) -> None:
+    if test_hook is not None:
+        test_hook(point)
+
+
+class Run:
+    """State of one running query (see module docstring)."""
+
+    def __init__(
+        self,
+        plan: ReplicationPlan,
+        src_d: Dialect,
+        src: Any,
+        dst_d: Dialect,
+        dst: Any,
+        token: CancelToken,
+        log: logging.Logger,
+    ) -> None:
+        self.plan = plan
+        self.src_d, self.src, self.dst_d, self.dst = src_d, src, dst_d, dst
+        self.token = token
+        self.log = log
+        self.where = "reflecting the source"
+        self.side = "source"
+        self.sq: SourceQuery | None = None
+        self.table: DestinationTable | None = None
+        self.tag = uuid.uuid4().hex[:8]
+        src_name = ".".join((plan.select.source if plan.select else plan.source).parts)
+        dest_name = (plan.destination_schema + "." if plan.destination_schema else "") + plan.destination
+        self.summary = ReplicationSummary(plan.job_name, plan.query_id, src_name, dest_name)
+        self._last_progress = time.monotonic()
+        self.max_seen: Any = None
+
+    # --- helpers ------------------------------------------------------------------------------------
+    def info(self, msg: str, *args: Any) -> None:
+        if self.plan.verbosity >= 2:
+            self.log.info(msg, *args)
+
+    def detail(self, msg: str, *args: Any) -> None:
+        if self.plan.verbosity >= 3:
+            self.log.info(msg, *args)
+
+    def known_names(self) -> list[str]:
+        names = [self.plan.destination, self.plan.destination_schema or "", *self.plan.source.parts]
+        if self.sq is not None:
+            names += [c.name for c in self.sq.columns] + [c.name for c in self.sq.table.columns]
+        if self.plan.select is not None:
+            names += list(self.plan.select.source.parts)
+        return [n for n in names if n]
+
+    def _at(self, side: str, where: str) -> None:
+        self.side, self.where = side, where
+
+    # --- entry --------------------------------------------------------------------------------------
+    def execute(self) -> ReplicationSummary:
+        plan = self.plan
+        self.sq = sq = resolve_source(plan, self.src_d, self.src)
+        self.src_d.rollback(self.src)
+        if not all(sq.types_known):
+            self._infer_types(sq)
+        schema = plan.destination_schema or None
+        self._at("destination", f"preparing table '{plan.destination}'")
+        if plan.command_timeout:
+            self.dst_d.set_timeout(self.dst, plan.command_timeout)
+        incremental = sq.check is not None and not plan.drop_table and not plan.truncate_table
+        swap = plan.drop_table and not self.dst_d.transactional_ddl
+        if plan.drop_table and self.dst_d.transactional_ddl:
+            self.table = None  # DROP + CREATE happen inside the load transaction
+            if schema:
+                self.dst_d.create_schema(self.dst, schema)
+        else:
+            name = f"{plan.destination}__as_new" if swap else plan.destination
+            if swap:
+                self.dst_d.execute(self.dst, self.dst_d.drop_table_sql(schema, name))
+            self.table = ensure_table(
+                self.dst_d, self.dst, schema, name, sq.columns, sq.primary_key,
+                alter_schema=plan.alter_schema or swap, log=self.info,
+            )  # fmt: skip
+            self.summary.table_created = self.table.created and not swap
+            self.summary.columns_added = list(self.table.added)
+        ensure_state_table(self.dst_d, self.dst, schema)
+        self.dst_d.commit(self.dst)
+        self.summary.mode = "incremental" if incremental else "full"
+        self.info(
+            "Replicating %s -> %s (%s mode, %d columns, key %s)",
+            self.summary.source, self.summary.destination, self.summary.mode, len(sq.columns),
+            list(sq.primary_key) or "none",
+        )  # fmt: skip
+        if incremental:
+            self._incremental(schema)
+        else:
+            self._full(schema, swap)
+        self.info(
+            "Done %s: read %d, inserted %d, updated %d, deleted %d, truncated %d",
+            self.summary.destination, self.summary.rows_read, self.summary.rows_inserted,
+            self.summary.rows_updated, self.summary.rows_deleted, self.summary.strings_truncated,
+        )  # fmt: skip
+        return self.summary
+
+    def _infer_types(self, sq: SourceQuery) -> None:
+        """Type computed columns the driver could not describe from a sample of rows (SQLite)."""
+        self._at("source", "sampling computed columns")
+        gen: Generator[list[Row], None, None] = self.src_d.stream(self.src, sq.sql(), (), 200)  # type: ignore[assignment]
+        try:
+            sample = next(gen, [])
+        finally:
+            gen.close()
+        self.src_d.rollback(self.src)
+        for i, known in enumerate(sq.types_known):
+            if not known:
+                sq.columns[i] = Column(sq.columns[i].name, infer_type([r[i] for r in sample]))
+                sq.types_known[i] = True
+
+    # --- reading ------------------------------------------------------------------------------------
+    def _batches(
+        self, sql: str, params: tuple[Any, ...], conv: RowConverter, into: str
+    ) -> Iterator[list[Row]]:
+        """Fetched, converted batches with cancellation checks, counts, max check value and progress logs."""
+        sq = self.sq
+        assert sq is not None
+        canon = self.src_d.reader(sq.check.type, sq.check.native) if sq.check is not None else None
+        size = max(1, self.plan.batch_size)
+        t0 = time.monotonic()
+        self._at("source", f"reading '{self.summary.source}'")
+        for raw in self.src_d.stream(self.src, sql, params, size):
+            self.token.check()
+            n = conv.batch_no + 1
+            if sq.check_index is not None:
+                m = batch_max(raw, sq.check_index, canon)
+                if m is not None:
+                    m = as_datetime(m) if not isinstance(m, int) else m
+                    self.max_seen = m if self.max_seen is None or m > self.max_seen else self.max_seen
+            rows = conv.convert(raw)
+            self.summary.rows_read += len(rows)
+            self.summary.batches += 1
+            self._at("destination", f"loading batch {n} into {into}")
+            t1 = time.monotonic()
+            yield rows
+            self.token.check()
+            _hook("batch")
+            now = time.monotonic()
+            self.detail(
+                "batch %d: %d rows in %.3f s (total %d)", n, len(rows), now - t1, self.summary.rows_read
+            )
+            if self.plan.verbosity == 2 and now - self._last_progress > 10:
+                self._last_progress = now
+                self.info("progress: %d rows in %.1f s", self.summary.rows_read, now - t0)
+            self._at("source", f"reading '{self.summary.source}' after batch {n}")
+        self.summary.strings_truncated = conv.truncated
+
+    def _converter(self, table: DestinationTable) -> RowConverter:
+        sq = self.sq
+        assert sq is not None
+        return RowConverter(
+            self.src_d, self.dst_d, sq.columns, table.columns, table=table.name,
+            use_gmt=self.plan.use_gmt, auto_truncate=self.plan.auto_truncate_strings, hidden=sq.hidden,
+        )  # fmt: skip
+
+    def _load(self, target: str, table: DestinationTable, sql: str, params: tuple[Any, ...]) -> int:
+        conv = self._converter(table)
+        n = self.dst_d.load(self.dst, target, table.columns, self._batches(sql, params, conv, target))
+        self.src_d.rollback(self.src) if self.src is not self.dst else None
+        return n
+
+    # --- full mode ----------------------------------------------------------------------------------
+    def _full(self, schema: str | None, swap: bool) -> None:
+        plan, d, conn = self.plan, self.dst_d, self.dst
+        sq = self.sq
+        assert sq is not None
+        self.max_seen = None
+        run_start = self._run_start()
+        d.begin(conn)
+        if plan.drop_table and d.transactional_ddl:
+            self._at("destination", f"dropping table '{plan.destination}'")
+            d.execute(conn, d.drop_table_sql(schema, plan.destination))
+            self.table = ensure_table(
+                d, conn, schema, plan.destination, sq.columns, sq.primary_key, alter_schema=True
+            )
+            self.summary.table_created = True
+        table = self.table
+        assert table is not None
+        target = d.qualify(schema, table.name)
+        keys = table.primary_key
+        empty = table.created or not d.has_rows(conn, target)
+        if plan.truncate_table or not keys or empty:
+            if not empty:
+                self._at("destination", f"emptying '{table.name}'")
+                self.summary.rows_deleted = max(0, d.execute(conn, f"DELETE FROM {target}"))
+            self.summary.rows_inserted = self._load(target, table, sq.sql(), ())
+            _hook("staged")
+        else:
+            stage = d.create_stage(conn, schema, table.name, [c.name for c in table.columns], self.tag)
+            self._load(stage, table, sq.sql(), ())
+            _hook("staged")
+            self._merge(target, stage, table, deletes=not plan.skip_deleted)
+            d.drop_stage(conn, stage)
+        _hook("merged")
+        wm = self._final_watermark(run_start, None) if sq.check is not None else None
+        self._commit(schema, wm)
+        if swap:
+            self._at("destination", f"swapping in the new '{plan.destination}'")
+            d.swap_tables(conn, schema, plan.destination, table.name)
+            self.summary.table_created = True
+
+    def _merge(self, target: str, stage: str, table: DestinationTable, *, deletes: bool) -> None:
+        d, conn = self.dst_d, self.dst
+        cols = [c.name for c in table.columns]
+        keys = table.primary_key
+        self._at("destination", f"merging into '{table.name}'")
+        if deletes:
+            self.summary.rows_deleted += max(0, d.execute(conn, d.delete_missing_sql(target, stage, keys)))
+        upd = d.update_from_stage_sql(target, stage, cols, keys)
+        if upd is not None:
+            self.summary.rows_updated += max(0, d.execute(conn, upd))
+        self.summary.rows_inserted += max(
+            0, d.execute(conn, d.insert_from_stage_sql(target, stage, cols, keys))
+        )
+
+    def _commit(self, schema: str | None, watermark: Any) -> None:
+        plan = self.plan
+        self._at("destination", f"committing '{plan.destination}'")
+        write_watermark(
+            self.dst_d,
+            self.dst,
+            schema,
+            plan.job_name,
+            plan.query_id,
+            plan.destination,
+            format_watermark(watermark),
+        )
+        self.summary.watermark_after = format_watermark(watermark)
+        self.dst_d.commit(self.dst)
+        _hook("committed")
+
+    # --- incremental mode ---------------------------------------------------------------------------
+    def _run_start(self) -> datetime:
+        sq = self.sq
+        assert sq is not None
+        if sq.check is not None and sq.check.type.kind == "timestamp" and sq.check.type.tz:
+            return datetime.now(UTC).replace(microsecond=0)
+        if self.plan.use_gmt:
+            return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        return datetime.now().replace(microsecond=0)
+
+    def _final_watermark(self, run_start: datetime, lower: Any) -> Any:
+        sq = self.sq
+        assert sq is not None and sq.check is not None
+        if sq.check.type.kind in _INT_KINDS:
+            return self.max_seen if self.max_seen is not None else lower
+        return next_watermark(
+            self.max_seen, run_start, self.plan.max_lastmod_offset, self.plan.min_lastmod_offset
+        )
+
+    def _incremental(self, schema: str | None) -> None:
+        plan, d, conn = self.plan, self.dst_d, self.dst
+        sq, table = self.sq, self.table
+        assert sq is not None and sq.check is not None and sq.check_sql is not None and table is not None
+        integer = sq.check.type.kind in _INT_KINDS
+        aware = sq.check.type.kind == "timestamp" and sq.check.type.tz
+        self.max_seen = None
+        run_start = self._run_start()
+        stored = None if table.created else read_watermark(d, conn, schema, plan.job_name, plan.query_id)
+        d.rollback(conn)
+        self.summary.watermark_before = stored
+        lower: Any = parse_watermark(stored, integer)
+        if lower is None and plan.replicate_start_date is not None and not integer:
+            lower = plan.replicate_start_date
+        if isinstance(lower, datetime):
+            if aware and lower.tzinfo is None:
+                lower = lower.replace(tzinfo=UTC if plan.use_gmt else local_tz())
+            elif not aware and lower.tzinfo is not None:
+                lower = lower.astimezone(UTC if plan.use_gmt else local_tz()).replace(tzinfo=None)
+        if lower is None:
+            self._at("source", "reading the minimum of the check column")
+            lower = self.src_d.scalar(self.src, f"SELECT MIN({sq.check_sql}) FROM {sq.from_sql}" + (
+                f" WHERE ({sq.where_sql})" if sq.where_sql else ""))  # fmt: skip
+            canon = self.src_d.reader(sq.check.type, sq.check.native)
+            lower = canon(lower) if canon and lower is not None else lower
+            lower = as_datetime(lower) if lower is not None and not integer else lower
+            self.src_d.rollback(self.src)
+        p = self.src_d.placeholder
+        t = sq.check.type
+        if lower is None:
+            spans: list[tuple[Any, Any]] = []
+        elif integer:
+            spans = [(lower, None)]
+        else:
+            spans = windows(lower, run_start, plan.replicate_interval, plan.replicate_interval_unit)
+        target = d.qualify(schema, table.name)
+        if not spans:
+            spans = [(None, None)]
+        for i, (lo, hi) in enumerate(spans):
+            last = i == len(spans) - 1
+            d.begin(conn)
+            stage = d.create_stage(conn, schema, table.name, [c.name for c in table.columns], self.tag)
+            if lo is not None:
+                conds = [f"{sq.check_sql} >= {p}"] + ([f"{sq.check_sql} < {p}"] if hi is not None else [])
+                params = tuple(self.src_d.bound_param(v, t) for v in ((lo, hi) if hi is not None else (lo,)))
+                self.detail("window %d/%d: %s .. %s", i + 1, len(spans), lo, hi)
+                self._load(stage, table, sq.sql(conds, order_by_check=True), params)
+            _hook("staged")
+            self._merge(target, stage, table, deletes=False)
+            if last and plan.delete_detection == "keys" and not plan.skip_deleted:
+                self._detect_deletes(schema, table, target)
+            d.drop_stage(conn, stage)
+            _hook("merged")
+            wm = self._final_watermark(run_start, lower) if last else hi
+            self._commit(schema, wm)
+            self.summary.windows += 1
+
+    def _detect_deletes(self, schema: str | None, table: DestinationTable, target: str) -> None:
+        """Delete destination rows whose key no longer exists in the source (key-set comparison)."""
+        sq = self.sq
+        assert sq is not None
+        d, conn = self.dst_d, self.dst
+        keys = list(table.primary_key)
+        key_cols = [c for c in table.columns if c.name in keys]
+        src_key_cols = [c for c in sq.columns if c.name in keys]
+        stage = d.create_stage(conn, schema, table.name, keys, self.tag + "k")
+        conv = RowConverter(
+            self.src_d,
+            d,
+            src_key_cols,
+            key_cols,
+            table=table.name,
+            use_gmt=self.plan.use_gmt,
+            auto_truncate=True,
+        )
+        self._at("source", f"reading the keys of '{self.summary.source}'")
+        batches = (conv.convert(b) for b in self.src_d.stream(self.src, sq.keys_sql(self.src_d), (), 10_000))
+        d.load(conn, stage, key_cols, batches)
+        self.src_d.rollback(self.src) if self.src is not conn else None
+        self._at("destination", f"deleting vanished keys from '{table.name}'")
+        self.summary.rows_deleted += max(0, d.execute(conn, d.delete_missing_sql(target, stage, keys)))
+        d.drop_stage(conn, stage)

@@ -1,0 +1,120 @@
+"""Row conversion between a source and a destination: one converter per column, built once per run.
+
+source driver value → canonical value (source dialect ``reader``) → coercion when the kinds differ →
+length check / AutoTruncateStrings → destination driver value (destination dialect ``writer``).
+Columns that need nothing cost nothing: when no column needs work, batches pass through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from airflow_sync.engine.dialects.base import COERCE, Converter, Dialect, Row, same_family
+from airflow_sync.engine.types import Column
+from airflow_sync.exceptions import TerminalReplicationError
+
+
+def _compose(fns: Sequence[Converter | None]) -> Converter | None:
+    real = [f for f in fns if f is not None]
+    if not real:
+        return None
+    if len(real) == 1:
+        return real[0]
+
+    def run(v: Any) -> Any:
+        for f in real:
+            v = f(v)
+        return v
+
+    return run
+
+
+class RowConverter:
+    """Converts fetched source rows to rows for the destination's bulk path.
+
+    :param hidden: trailing helper columns of the fetched rows (e.g. the check column) to drop
+    :param auto_truncate: cut over-long strings (and count them) instead of failing
+    """
+
+    def __init__(
+        self,
+        src: Dialect,
+        dst: Dialect,
+        src_cols: Sequence[Column],
+        dst_cols: Sequence[Column],
+        *,
+        table: str,
+        use_gmt: bool,
+        auto_truncate: bool,
+        hidden: int = 0,
+    ) -> None:
+        self.table = table
+        self.auto_truncate = auto_truncate
+        self.truncated = 0
+        self.batch_no = 0
+        self.width = len(dst_cols)
+        self.hidden = hidden
+        convs: list[Converter | None] = []
+        for s, d in zip(src_cols, dst_cols, strict=True):
+            steps: list[Converter | None] = []
+            if not (src.name == dst.name and s.type == d.type and s.native == d.native):
+                steps.append(src.reader(s.type, s.native))
+                if not same_family(s.type, d.type):
+                    steps.append(COERCE[d.type.kind])
+                steps.append(self._length_check(d) if d.type.kind == "string" and d.type.length else None)
+                steps.append(dst.writer(d.type, d.native, use_gmt))
+            elif d.type.kind == "string" and d.type.length and (s.type.length or 0) > d.type.length:
+                steps.append(self._length_check(d))
+            convs.append(_compose(steps))
+        self.converters = convs
+        self.active = [(i, f) for i, f in enumerate(convs) if f is not None]
+
+    def _length_check(self, col: Column) -> Converter:
+        limit = col.type.length or 0
+        name = col.name
+
+        def check(v: Any) -> Any:
+            if v is None or not isinstance(v, str) or len(v) <= limit:
+                return v
+            if not self.auto_truncate:
+                raise TerminalReplicationError(
+                    f"Value too long for column '{name}' of table '{self.table}' (limit {limit} characters) "
+                    f"in batch {self.batch_no}; enable AutoTruncateStrings or widen the column"
+                )
+            self.truncated += 1
+            return v[:limit]
+
+        return check
+
+    @property
+    def identity(self) -> bool:
+        return not self.active and not self.hidden
+
+    def convert(self, batch: list[Row]) -> list[Row]:
+        """The destination rows of one fetched batch."""
+        self.batch_no += 1
+        if not self.active:
+            if self.hidden:
+                w = self.width
+                return [r[:w] for r in batch]
+            return batch
+        w = self.width
+        active = self.active
+        out = []
+        for r in batch:
+            row = list(r[:w])
+            for i, f in active:
+                row[i] = f(row[i])
+            out.append(tuple(row))
+        return out
+
+
+def batch_max(batch: list[Row], index: int, canon: Callable[[Any], Any] | None) -> Any:
+    """Largest non-NULL value of column ``index`` in ``batch`` (canonicalised), or None."""
+    vals = [r[index] for r in batch if r[index] is not None]
+    if not vals:
+        return None
+    if canon is not None:
+        vals = [canon(v) for v in vals]
+    return max(vals)
