@@ -63,7 +63,7 @@ def _session_scope(session: Session | None) -> Iterator[Session]:
         yield new_session
 
 
-def _decode(key: str, raw: Any) -> Job:
+def decode(key: str, raw: Any) -> Job:
     from airflow_sync.jobs.model import Job
 
     data = json.loads(raw) if isinstance(raw, str | bytes) else raw
@@ -133,12 +133,12 @@ def get_job(name: str, *, session: Session | None = None) -> Job:
         raw = Variable.get(key, default=None)
         if raw is None:
             raise JobNotFoundError(f"job {name!r} does not exist")
-        return _decode(key, raw)
+        return decode(key, raw)
     with _session_scope(session) as s:
         row = _select_variable(s, name, lock=False)
         if row is None:
             raise JobNotFoundError(f"job {name!r} does not exist")
-        return _decode(key, row.val)
+        return decode(key, row.val)
 
 
 def _iter_stored(session: Session | None) -> list[tuple[str, Any]]:
@@ -161,7 +161,7 @@ def list_jobs(*, session: Session | None = None) -> list[Job]:
         if raw is None:  # deleted between listing and reading
             continue
         try:
-            jobs.append(_decode(key, raw))
+            jobs.append(decode(key, raw))
         except Exception as exc:
             log.warning("Skipping stored job %s: %s: %s", key, type(exc).__name__, exc)
     return sorted(jobs, key=lambda j: j.name)
@@ -217,7 +217,7 @@ def load_jobs_for_parsing() -> list[Job]:
     jobs = []
     for key, raw in load_raw_for_parsing():
         try:
-            jobs.append(_decode(key, raw))
+            jobs.append(decode(key, raw))
         except Exception:
             if strict:
                 raise
@@ -317,7 +317,7 @@ def update_job(job: Job, *, expected_version: str | None, session: Session | Non
         row = _select_variable(s, job.name, lock=True)
         if row is None:
             raise JobNotFoundError(f"job {job.name!r} does not exist")
-        current = _decode(row.key, row.val)
+        current = decode(row.key, row.val)
         if expected_version is not None and current.version != expected_version:
             raise JobConflictError(
                 f"job {job.name!r} was changed by someone else (stored version {current.version}, "
@@ -347,7 +347,7 @@ def delete_job(name: str, *, session: Session | None = None) -> None:
         if row is None:
             raise JobNotFoundError(f"job {name!r} does not exist")
         try:
-            dag_id = _decode(row.key, row.val).dag_id()
+            dag_id = decode(row.key, row.val).dag_id()
         except Exception:  # a broken stored value must still be deletable
             from airflow_sync import settings
 

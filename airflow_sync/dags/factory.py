@@ -1,0 +1,152 @@
+"""The DAG factory: one DAG per stored job (design D4/D5/D7).
+
+Shape of every job DAG::
+
+    pre_job  →  <query task per REPLICATE query, in job order>  →  post_job (teardown)
+
+* ``ContinueOnError=False`` (and sequential): the query tasks are chained with ``all_success``, so a failed
+  query leaves the later ones ``upstream_failed``.
+* ``ContinueOnError=True`` (the default): every query task depends on ``pre_job`` only, so a failed query
+  does not stop the others, and each query is a leaf of the run, so any failure makes the run Failed.
+  Job order is kept by the scheduler: ``max_active_tasks`` = ``[airflow_sync] default_parallelism``
+  (1 = one query at a time) and descending absolute priority weights (first query first).
+* ``post_job`` is a teardown: it runs after failures and after a cancel, and it never masks a failed query
+  in the run state (a plain ``all_done`` leaf would).
+
+Building is deterministic (no ``now()``, sorted input). A stored job that cannot be built is logged with
+its name and skipped, unless ``[airflow_sync] strict_mode`` is on (tests), which re-raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_sync import settings as settings_mod
+from airflow_sync.dags.operators import JobEventOperator, ReplicateOperator
+
+if TYPE_CHECKING:
+    from airflow_sync.jobs.model import Job
+    from airflow_sync.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: fixed, in the past: the schedule starts from here; catchup=False means no backfill
+START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
+#: transient replication errors (connection reset, deadlock) are retried; terminal ones fail at once
+QUERY_RETRIES = 2
+QUERY_RETRY_DELAY = timedelta(seconds=20)
+_TAG_MAX = 100  # Airflow's dag_tag.name length
+
+
+def _tags(job: Job) -> list[str]:
+    return [t[:_TAG_MAX] for t in ("airflow_sync", f"source:{job.source}", f"destination:{job.destination}")]
+
+
+def doc_md(job: Job) -> str:
+    """Markdown shown on the DAG page: connections, schedule, every set option and every query."""
+    wire = job.to_wire()
+    rows = [
+        f"| {name} | `{str(value).replace('|', '&#124;')}` |"
+        for name, value in wire.items()
+        if not name.lower().startswith("query#") and name not in ("JobName", "Source", "Destination")
+    ]
+    queries = "\n".join(
+        f"{n}. `{task_id}`\n\n   ```sql\n   {text}\n   ```"
+        for n, (task_id, text) in enumerate(zip(job.query_task_ids(), job.queries, strict=False), start=1)
+    )
+    schedule = job.schedule or "none (runs when triggered)"
+    return (
+        f"### airflow_sync job `{job.name}`\n\n"
+        f"**Source:** `{job.source}` → **Destination:** `{job.destination}`  \n"
+        f"**Schedule:** `{schedule}`  \n**Version:** `{job.version}`\n\n"
+        f"#### Queries\n\n{queries}\n\n"
+        "#### Options\n\n| Field | Value |\n|---|---|\n" + "\n".join(rows) + "\n\n"
+        "Edit this job through the airflow_sync Job API or `airflow-sync jobs apply`; "
+        'run a subset with conf `{"queries": ["<task id>", ...]}`.\n'
+    )
+
+
+def build_dag(job: Job, *, cfg: Settings | None = None) -> DAG:
+    """The DAG of one job (no DB access, no connections resolved).
+
+    :param job: the job
+    :param cfg: settings snapshot (default: read the ``[airflow_sync]`` section)
+    """
+    cfg = cfg or settings_mod.load()
+    ids = job.query_task_ids()
+    parallelism = max(1, cfg.default_parallelism)
+    chained = not job.continue_on_error and parallelism == 1
+    with DAG(
+        dag_id=job.dag_id(cfg.dag_id_prefix),
+        description=f"Replication job {job.name}: {job.source} -> {job.destination}",
+        schedule=job.schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        max_active_tasks=parallelism,
+        # Unscheduled jobs run only when triggered, and a paused DAG's manual runs would stay queued.
+        is_paused_upon_creation=False,
+        tags=_tags(job),
+        doc_md=doc_md(job),
+        default_args={"owner": cfg.owner, "retries": 0},
+    ) as dag:
+        pre = JobEventOperator(job_name=job.name, phase="pre", verbosity=job.verbosity)
+        queries = [
+            ReplicateOperator(
+                job_name=job.name,
+                query_id=task_id,
+                verbosity=job.verbosity,
+                retries=QUERY_RETRIES,
+                retry_delay=QUERY_RETRY_DELAY,
+                priority_weight=len(ids) - n,
+                weight_rule="absolute",
+                doc_md=f"```sql\n{text}\n```",
+            )
+            for n, (task_id, text) in enumerate(zip(ids, job.queries, strict=True))
+        ]
+        post = JobEventOperator(job_name=job.name, phase="post", query_ids=ids, verbosity=job.verbosity)
+        if chained:
+            previous: Any = pre
+            for task in queries:
+                previous >> task
+                previous = task
+            previous >> post
+        else:
+            for task in queries:
+                pre >> task >> post
+            if not queries:
+                pre >> post
+        post.as_teardown()
+    return dag
+
+
+def generate(namespace: dict[str, Any]) -> list[str]:
+    """Build every stored job's DAG into ``namespace`` (the shim passes ``globals()``).
+
+    :param namespace: where to put the DAG objects
+    :returns: the generated DAG ids
+    """
+    from airflow_sync.jobs import store
+
+    cfg = settings_mod.load()
+    built = []
+    for key, raw in store.load_raw_for_parsing():
+        name = key[len(store.VARIABLE_PREFIX) :]
+        try:
+            if raw is None:
+                continue
+            job = store.decode(key, raw)
+            dag = build_dag(job, cfg=cfg)
+        except Exception:
+            if cfg.strict_mode:
+                raise
+            log.exception("airflow_sync: job %r cannot be turned into a DAG; skipped", name)
+            continue
+        namespace[dag.dag_id] = dag
+        built.append(dag.dag_id)
+    return built

@@ -1,0 +1,154 @@
+"""Structure of generated job DAGs, built without a metadata DB."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+pytest.importorskip("airflow_sync.jobs.model", reason="the Job model has not landed yet")
+
+
+def make_job(**fields):
+    from airflow_sync.jobs.model import Job
+
+    body = {
+        "JobName": "orders_sync",
+        "Source": "src_db",
+        "Destination": "dst_db",
+        "Query#1": "REPLICATE [Orders]",
+        "Query#2": "REPLICATE [OrderLines] WITH TruncateTable=True SELECT * FROM [Lines] WHERE qty > 0",
+        "Query#3": "REPLICATE [Customers]",
+        **fields,
+    }
+    return Job.from_wire(body)
+
+
+def build(job, **cfg):
+    from airflow_sync import settings
+    from airflow_sync.dags.factory import build_dag
+
+    return build_dag(job, cfg=dataclasses.replace(settings.load(), **cfg))
+
+
+def upstream(dag, task_id):
+    return sorted(dag.get_task(task_id).upstream_task_ids)
+
+
+def test_dag_identity_schedule_and_metadata():
+    job = make_job(Scheduled="True", ScheduledCron="0 2 * * *")
+    dag = build(job, owner="data-team")
+    assert dag.dag_id == "sync__orders_sync"
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert dag.is_paused_upon_creation is False
+    assert set(dag.tags) == {"airflow_sync", "source:src_db", "destination:dst_db"}
+    assert dag.schedule == job.schedule == "0 2 * * *"
+    assert {t.owner for t in dag.tasks} == {"data-team"}
+
+
+def test_unscheduled_job_has_no_schedule_but_stays_runnable():
+    dag = build(make_job())
+    assert dag.schedule is None
+    assert dag.is_paused_upon_creation is False  # a paused DAG's manual runs would stay queued
+
+
+def test_task_ids_follow_the_queries_in_order():
+    job = make_job()
+    dag = build(job)
+    ids = job.query_task_ids()
+    assert len(ids) == 3 and len(set(ids)) == 3
+    assert [t.task_id for t in dag.tasks] == ["pre_job", *ids, "post_job"]
+
+
+def test_continue_on_error_false_chains_the_queries():
+    job = make_job(ContinueOnError="False")
+    q1, q2, q3 = job.query_task_ids()
+    dag = build(job)
+    assert upstream(dag, q1) == ["pre_job"]
+    assert upstream(dag, q2) == [q1]
+    assert upstream(dag, q3) == [q2]
+    assert upstream(dag, "post_job") == [q3]
+    assert {dag.get_task(q).trigger_rule for q in (q1, q2, q3)} == {"all_success"}
+
+
+def test_continue_on_error_true_makes_every_query_a_leaf_in_job_order():
+    job = make_job(ContinueOnError="True")
+    ids = job.query_task_ids()
+    dag = build(job)
+    for q in ids:
+        assert upstream(dag, q) == ["pre_job"]
+        assert sorted(dag.get_task(q).downstream_task_ids) == ["post_job"]
+    weights = [dag.get_task(q).priority_weight for q in ids]
+    assert weights == sorted(weights, reverse=True) and len(set(weights)) == 3
+    assert dag.max_active_tasks == 1  # default_parallelism 1: one query at a time, first query first
+
+
+def test_parallelism_setting_limits_concurrent_queries():
+    dag = build(make_job(ContinueOnError="False"), default_parallelism=4)
+    assert dag.max_active_tasks == 4
+    q1 = make_job().query_task_ids()[0]
+    assert sorted(dag.get_task(q1).downstream_task_ids) == ["post_job"]
+
+
+def test_post_job_is_a_teardown_and_pre_job_is_plain():
+    dag = build(make_job())
+    post, pre = dag.get_task("post_job"), dag.get_task("pre_job")
+    assert post.is_teardown and not post.on_failure_fail_dagrun
+    assert not pre.is_setup and not pre.is_teardown
+    assert sorted(post.upstream_task_ids) == sorted(make_job().query_task_ids())
+
+
+def test_retries_only_on_query_tasks():
+    job = make_job()
+    dag = build(job)
+    assert dag.get_task(job.query_task_ids()[0]).retries == 2
+    assert dag.get_task("pre_job").retries == 0 and dag.get_task("post_job").retries == 0
+
+
+def test_doc_md_shows_connections_options_and_queries():
+    job = make_job(TableNamePrefix="stg_", Verbosity="3")
+    doc = build(job).doc_md
+    assert "`src_db`" in doc and "`dst_db`" in doc
+    assert "TableNamePrefix" in doc and "stg_" in doc
+    for text in job.queries:
+        assert text in doc
+    for task_id in job.query_task_ids():
+        assert task_id in doc
+
+
+def test_building_is_deterministic():
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    job = make_job()
+    first = DagSerialization.to_dict(build(job))
+    second = DagSerialization.to_dict(build(job))
+    assert first == second
+
+
+def test_verbosity_maps_to_log_levels():
+    import logging
+
+    from airflow_sync.dags.operators import job_logger, log_level
+
+    assert [log_level(v) for v in (1, 2, 3, 5)] == [logging.ERROR, logging.INFO, logging.DEBUG, logging.DEBUG]
+    assert job_logger("j", "t", 1).getEffectiveLevel() == logging.ERROR
+
+
+def test_notification_rules():
+    from airflow_sync.notifications import QueryOutcome, RunSummary, email_body, subject_for, wants_email
+
+    job = make_job(SendEmailNotification="True", NotifyEmailTo="ops@example.com", EmailErrorOnly="True")
+    ok = RunSummary("orders_sync", job.job_id, "sync__orders_sync", "r1", "SUCCESS", "SUCCESS", [])
+    bad = dataclasses.replace(
+        ok,
+        status="FAILED",
+        queries=[QueryOutcome("replicate_orders", "REPLICATE [Orders]", "FAILED", error="no such table <x>")],
+    )
+    assert not wants_email(job, ok) and wants_email(job, bad)
+    assert wants_email(dataclasses.replace(job, email_error_only=False), ok)
+    assert subject_for(job, bad) == "[airflow_sync] orders_sync Failed"
+    assert subject_for(dataclasses.replace(job, notify_email_subject="Nightly"), bad) == "Nightly"
+    body = email_body(bad)
+    assert (
+        "replicate_orders" in body and "no such table &lt;x&gt;" in body and "1 of 1 queries failed" in body
+    )
