@@ -21,7 +21,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from airflow_sync.exceptions import JobValidationError, ReplicateSyntaxError
@@ -875,6 +875,19 @@ _SPACED_BEFORE_PAREN = frozenset(
 
 def format_expr(expr: Expr) -> str:
     """Canonical text of an expression (identifiers in brackets)."""
+    return render_expr(expr, quote_ident, quote_string)
+
+
+def render_expr(
+    expr: Expr, quote_ident: Callable[[str], str], quote_string: Callable[[str], str] = quote_string
+) -> str:
+    """SQL text of an expression for one dialect, like :meth:`Expr.render` but with function calls written
+    ``NAME(`` — MySQL/MariaDB reject a space there for built-ins such as ``NOW``, ``COUNT``, ``CAST``.
+
+    :param expr: a parsed expression
+    :param quote_ident: the dialect's identifier quoting
+    :param quote_string: the dialect's string-literal quoting
+    """
     out: list[str] = []
     prev: Token | None = None
     for tok in expr.tokens:

@@ -11,6 +11,7 @@ from airflow_sync.jobs.replicate import (
     format_replicate,
     normalize_query_text,
     parse_replicate,
+    render_expr,
     split_name_list,
     substitute_env,
 )
@@ -588,3 +589,18 @@ def test_split_name_list() -> None:
         split_name_list("a b")
     with pytest.raises(ReplicateSyntaxError):
         split_name_list("")
+
+
+def test_render_expr_writes_function_calls_without_a_space() -> None:
+    # MySQL/MariaDB reject "NOW ()", "COUNT (*)", "CAST (" for built-in functions
+    stmt = parse_replicate(
+        "REPLICATE a SELECT now(), count(*), cast(x AS char(3)), extract(year FROM d), y IN (1, 2) FROM t"
+    )
+    assert stmt.select is not None
+    rendered = [
+        render_expr(item.expr, lambda name: "`" + name.replace("`", "``") + "`")
+        for item in stmt.select.items
+        if item.expr is not None
+    ]
+    expected = ["NOW()", "COUNT(*)", "CAST(`x` AS CHAR(3))", "EXTRACT(YEAR FROM `d`)", "`y` IN (1, 2)"]
+    assert rendered == expected
