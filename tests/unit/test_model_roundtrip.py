@@ -6,9 +6,11 @@ import dataclasses
 import json
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from airflow_sync.exceptions import JobValidationError
 from airflow_sync.jobs.fields import FIELDS, INTERVAL_UNITS
 from airflow_sync.jobs.model import Job
 
@@ -134,3 +136,28 @@ def test_job_attributes_are_exactly_the_contract():
     assert {f.attr for f in FIELDS} == set(contract) - {"queries", "job_id"}
     defaults = {f.name: f.default for f in dataclasses.fields(Job) if f.default is not dataclasses.MISSING}
     assert all(defaults[f.attr] == f.default for f in FIELDS if not f.required)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(jobs(), jobs(), st.data())
+def test_patch_equals_create_from_merged_fields(base, other, data):
+    """Modify = create from (stored fields, then the sent ones; any Query#N replaces all queries)."""
+    job = Job.from_wire(base[0])
+    other_wire = Job.from_wire(other[0]).to_wire()
+    keys = data.draw(st.sets(st.sampled_from([f.wire for f in FIELDS if f.wire != "JobName"])))
+    patch = {k: other_wire[k] for k in keys}
+    if data.draw(st.booleans()):
+        patch |= {k: v for k, v in other_wire.items() if k.startswith("Query#")}
+    expected_body = {
+        k: v
+        for k, v in job.to_wire().items()
+        if not k.startswith("Query#") or not any(p.startswith("Query#") for p in patch)
+    } | patch
+    try:
+        expected = Job.from_wire(expected_body)
+    except JobValidationError as exc:
+        with pytest.raises(JobValidationError) as info:
+            job.patched(patch)
+        assert info.value.field == exc.field
+        return
+    assert job.patched(patch) == expected
