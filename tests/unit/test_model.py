@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -433,3 +435,25 @@ def test_validate_connections():
         validate_connections(make(Source="missing", Destination="web"), types.get)
     assert [f for f, _ in info.value.errors] == ["Source", "Destination"]
     assert "'missing' does not exist" in info.value.message and "'http'" in info.value.message
+
+
+def test_dag_id_prefix_comes_from_airflow_config(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__AIRFLOW_SYNC__DAG_ID_PREFIX", "cdata_")
+    assert make().dag_id() == "cdata_Orders"
+
+
+def test_generic_marker_is_accepted():
+    validate_connections(make(Destination="g"), {"src_db": "sqlite", "g": "generic:mssql"}.get)
+
+
+def test_model_validation_imports_no_airflow():
+    code = (
+        "import sys\n"
+        "from airflow_sync.jobs.model import Job\n"
+        "job = Job.from_wire({'JobName': 'a', 'Source': 's', 'Destination': 'd', 'Query#1': 'REPLICATE t',"
+        " 'Scheduled': 1, 'ScheduledCron': '0 0 ? * 2#1', 'PreJob': 'sql: select 1',"
+        " 'OtherCacheOptions': 'BatchSize=5'})\n"
+        "job.query_task_ids(), job.schedule, job.version, Job.from_store(job.to_store())\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'airflow'], 'airflow imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
