@@ -9,14 +9,28 @@ Exit codes: 0 success, 1 the command failed (invalid job, job running, not found
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from airflow_sync.cli.parser import build_parser
 from airflow_sync.exceptions import AirflowSyncError
 
-__all__ = ["CommandError", "build_parser", "main"]
+__all__ = ["CommandError", "build_parser", "main", "out"]
+
+_STDOUT: list[TextIO] = []
+
+
+def out() -> TextIO:
+    """Where command results go: the real standard output.
+
+    While a command runs, ``sys.stdout`` points at standard error, so log lines and anything Airflow prints
+    never mix with results (``TOKEN=$(airflow-sync tokens create ...)`` captures only the secret).
+    """
+    return _STDOUT[-1] if _STDOUT else sys.stdout
 
 
 class CommandError(Exception):
@@ -51,8 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    _STDOUT.append(sys.stdout)
+    # airflow_sync's own INFO logs would repeat what the command prints
+    logging.getLogger("airflow_sync").setLevel(logging.DEBUG if _debug() else logging.WARNING)
     try:
-        return int(handler(args) or 0)
+        with contextlib.redirect_stdout(sys.stderr):
+            return int(handler(args) or 0)
     except CommandError as exc:
         print(f"airflow-sync: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
@@ -71,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        _STDOUT.pop()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,9 +1,9 @@
 """Reading job files for ``airflow-sync jobs apply``: JSON in CData's wire shape.
 
 A file holds one job object, a list of job objects, or the OData envelope that ``GET /api.rsc/jobs``
-returns (``{"value": [...]}``). Response-only fields (``JobId``, ``Status``, ``DagId``, ``@odata.*`` …)
-are accepted so that an export or an API response can be applied as is; ``JobId`` is kept for new jobs.
-Nothing here imports Airflow, so it is unit-testable on its own.
+returns (``{"value": [...]}``). ``@odata.*`` annotations are dropped; the response-only fields (``JobId``,
+``Status``, ``DagId`` …) are left to ``Job.from_wire``, which accepts them (and keeps a valid ``JobId``), so
+an export or an API response can be applied as is. Nothing here imports Airflow.
 """
 
 from __future__ import annotations
@@ -13,11 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: fields that the API returns but a client never sets (job-api §3 "read-only fields"), lower case
-READ_ONLY_FIELDS = frozenset(
-    {"jobid", "type", "status", "dagid", "lastrun", "nextrun", "canupdate", "canremove", "canexecute"}
-)
-
 
 @dataclass(frozen=True)
 class JobDocument:
@@ -25,14 +20,12 @@ class JobDocument:
 
     :param path: the file as given on the command line
     :param index: position in the file's list (None when the file holds a single object)
-    :param body: the wire fields a client may set (read-only response fields removed)
-    :param job_id: the ``JobId`` found in the file, if any
+    :param body: the wire fields (``@odata.*`` annotations removed)
     """
 
     path: str
     index: int | None
     body: dict[str, Any]
-    job_id: str | None = None
 
     @property
     def name(self) -> str | None:
@@ -84,20 +77,6 @@ class LoadResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _split_read_only(raw: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    body: dict[str, Any] = {}
-    job_id = None
-    for key, value in raw.items():
-        low = key.lower()
-        if low == "jobid":
-            job_id = str(value) if value not in (None, "") else None
-        elif low in READ_ONLY_FIELDS or low.startswith("@odata"):
-            continue
-        else:
-            body[key] = value
-    return body, job_id
-
-
 def parse_text(text: str, path: str) -> LoadResult:
     """Parse one file's text.
 
@@ -132,8 +111,8 @@ def parse_text(text: str, path: str) -> LoadResult:
         if not isinstance(item, dict):
             result.problems.append(Problem(where, None, f"expected a job object, got {type(item).__name__}"))
             continue
-        body, job_id = _split_read_only(item)
-        result.documents.append(JobDocument(path, index, body, job_id))
+        body = {k: v for k, v in item.items() if not k.lower().startswith("@odata")}
+        result.documents.append(JobDocument(path, index, body))
     return result
 
 

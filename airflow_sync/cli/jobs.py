@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_sync.cli import CommandError
+from airflow_sync.cli import CommandError, out
 from airflow_sync.cli.files import JobDocument, Problem, load_files
 from airflow_sync.cli.output import print_table
 from airflow_sync.exceptions import AirflowSyncError, JobNotFoundError, JobValidationError
@@ -50,12 +50,27 @@ class ApplyRefused(CommandError):
         self.problems = problems
 
 
-def _problem(doc: JobDocument, exc: Exception) -> Problem:
-    field = getattr(exc, "field", None)
-    message = str(exc)
-    if field and message.startswith(f"{field}:"):  # ReplicateSyntaxError already names its query
-        message = message[len(field) + 1 :].strip()
-    return Problem(doc.where, doc.name, message, field)
+def _problems(doc: JobDocument, exc: Exception) -> list[Problem]:
+    """One problem per cause (``JobValidationErrors`` bundles every problem of a body)."""
+    causes = getattr(exc, "causes", None) or [exc]
+    out = []
+    for cause in causes:
+        field = getattr(cause, "field", None)
+        message = getattr(cause, "message", None) or str(cause)
+        if field and message.startswith(f"{field}:"):  # messages often start with their field already
+            message = message[len(field) + 1 :].strip()
+        out.append(Problem(doc.where, doc.name, message, field))
+    return out
+
+
+def _missing_connections(doc: JobDocument, lookup: Callable[[str], str | None]) -> list[Problem]:
+    """Source/Destination connections that do not exist, read from a body that failed validation."""
+    found = []
+    for key, value in doc.body.items():
+        wire = {"source": "Source", "destination": "Destination"}.get(key.lower())
+        if wire and isinstance(value, str) and value and lookup(value) is None:
+            found.append(Problem(doc.where, doc.name, f"Airflow connection {value!r} does not exist", wire))
+    return found
 
 
 def parse_documents(
@@ -80,14 +95,15 @@ def parse_documents(
 
     for doc in docs:
         try:
-            job = Job.from_wire(doc.body, job_id=doc.job_id)
+            job = Job.from_wire(doc.body)
         except (JobValidationError, ValueError, TypeError) as exc:
-            problems.append(_problem(doc, exc))
+            problems.extend(_problems(doc, exc))
+            problems.extend(_missing_connections(doc, lookup))  # so one run reports everything
             continue
         try:
             validate_connections(job, lookup)
         except JobValidationError as exc:
-            problems.append(_problem(doc, exc))
+            problems.extend(_problems(doc, exc))
             continue
         jobs.append(job)
     return jobs, problems
@@ -154,7 +170,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             extra = f" (version {change.previous_version} -> {change.job.version})"
         elif change.action == "created":
             extra = f" (DAG {change.job.dag_id()})"
-        print(f"{prefix}{change.action:<9} {change.job.name}{extra}")
+        print(f"{prefix}{change.action:<9} {change.job.name}{extra}", file=out())
     counts = {a: sum(c.action == a for c in changes) for a in ("created", "updated", "unchanged")}
     summary = ", ".join(f"{n} {a}" for a, n in counts.items())
     print(f"{'dry run, nothing changed: ' if args.dry_run else ''}{summary}", file=sys.stderr)
@@ -186,7 +202,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     jobs = store.list_jobs()
     rows = [job_summary(j) for j in jobs]
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json.dumps(rows, indent=2, ensure_ascii=False), file=out())
         return 0
     if not rows:
         print("no jobs (create one with: airflow-sync jobs apply FILE)", file=sys.stderr)
@@ -216,7 +232,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         count = 1 if args.name else len(data)
         print(f"wrote {count} job{'s' if count != 1 else ''} to {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        out().write(text)
     return 0
 
 
@@ -234,5 +250,5 @@ def cmd_delete(args: argparse.Namespace) -> int:
                 "or cancel it, then delete again. Nothing was changed."
             )
         store.delete_job(job.name, session=session)
-    print(f"deleted {job.name} (DAG {job.dag_id()} paused; run history kept)")
+    print(f"deleted {job.name} (DAG {job.dag_id()} paused; run history kept)", file=out())
     return 0

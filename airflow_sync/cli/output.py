@@ -24,4 +24,8 @@ def print_table(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], file: TextIO | None = None
 ) -> None:
     """Print :func:`format_table` (to stdout by default)."""
+    if file is None:
+        from airflow_sync.cli import out
+
+        file = out()
     print(format_table(rows, columns), file=file)

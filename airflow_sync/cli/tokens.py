@@ -11,7 +11,7 @@ import json
 import sys
 from types import ModuleType
 
-from airflow_sync.cli import CommandError
+from airflow_sync.cli import CommandError, out
 from airflow_sync.cli.output import print_table
 
 
@@ -36,7 +36,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         "send it as the x-cdata-authtoken header.",
         file=sys.stderr,
     )
-    print(secret)
+    print(secret, file=out())
     return 0
 
 
@@ -44,7 +44,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     """``tokens list``"""
     rows = _tokens().list_tokens()
     if args.json:
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps(rows, indent=2, default=str), file=out())
         return 0
     if not rows:
         print(

@@ -1,0 +1,225 @@
+"""Start, watch and stop Airflow components as background processes (one process group each).
+
+Every component runs in its own session (``start_new_session``), so stopping its group also stops the
+children it forked (uvicorn workers, LocalExecutor workers, parsing subprocesses). Pids go to a JSON
+state file; a pid is only signalled when ``/proc`` still shows an ``airflow`` command behind it, so a
+stale file never hits an unrelated process that reused the pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+#: what the demo runs: name -> airflow sub-command (the api-server gets host/port/workers added)
+COMPONENTS: dict[str, list[str]] = {
+    "api-server": ["api-server"],
+    "scheduler": ["scheduler"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer"],
+}
+
+
+@dataclass
+class Started:
+    """A component we launched.
+
+    :param name: component name (``scheduler`` …)
+    :param pid: process id (= its process group id)
+    :param log: file receiving its stdout and stderr
+    :param popen: the handle, when started by this process
+    """
+
+    name: str
+    pid: int
+    log: Path
+    popen: subprocess.Popen | None = None
+
+    def running(self) -> bool:
+        """Whether the process is still alive (not exited, not a zombie)."""
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return is_our_process(self.pid)
+
+
+def is_our_process(pid: int) -> bool:
+    """Whether ``pid`` is alive and runs an ``airflow`` command (guards against reused pids).
+
+    :param pid: process id
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process now
+        return False
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():  # no procfs (macOS): trust the signal probe
+        return True
+    try:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    return state != "Z" and "airflow" in cmdline
+
+
+def start(
+    name: str, argv: Sequence[str], *, env: Mapping[str, str], log: Path, cwd: Path | None = None
+) -> Started:
+    """Launch one component in the background.
+
+    :param name: component name for messages
+    :param argv: the full command
+    :param env: its environment
+    :param log: file for its output (appended)
+    :param cwd: working directory
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+        out.flush()
+        popen = subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Started(name, popen.pid, log, popen)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+def stop_group(pid: int, *, timeout: float = 20.0, check: bool = True) -> bool:
+    """SIGTERM a component's process group, SIGKILL it if it is still there after ``timeout`` seconds.
+
+    :param pid: the component's pid (= process group id)
+    :param timeout: grace period for a clean shutdown
+    :param check: only act when :func:`is_our_process` confirms the pid is an airflow process
+    :return: whether something was signalled
+    """
+    if check and not is_our_process(pid):
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)  # reap our own child so it does not linger as a zombie
+        if not _group_alive(pid):
+            return True
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, 0)
+    return True
+
+
+def stop_all(started: Sequence[Started], timeout: float = 20.0) -> None:
+    """Stop components in reverse start order (the api-server last, tasks may still report to it).
+
+    :param started: the components
+    :param timeout: grace period per component
+    """
+    for proc in reversed(started):
+        stop_group(proc.pid, timeout=timeout, check=proc.popen is None)
+
+
+def read_state(path: Path) -> dict:
+    """The state file's content, or ``{}``.
+
+    :param path: the JSON state file
+    """
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_state(path: Path, data: dict) -> None:
+    """Write the state file atomically.
+
+    :param path: the JSON state file
+    :param data: what to keep
+    """
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def wait_for(
+    what: str,
+    ready: Callable[[], bool],
+    *,
+    timeout: float,
+    procs: Sequence[Started] = (),
+    interval: float = 0.5,
+    hint: str = "",
+) -> float:
+    """Poll ``ready()`` until it is true; fail early when one of ``procs`` died.
+
+    :param what: description for messages
+    :param ready: the condition
+    :param timeout: seconds before giving up
+    :param procs: components that must stay alive meanwhile
+    :param interval: seconds between polls
+    :param hint: appended to the timeout message (e.g. which log to read)
+    :return: seconds waited
+    :raises RuntimeError: timeout or a component exited
+    """
+    t0 = time.monotonic()
+    while True:
+        if ready():
+            return time.monotonic() - t0
+        for proc in procs:
+            if not proc.running():
+                raise RuntimeError(f"the {proc.name} exited while waiting for {what}; see {proc.log}")
+        if time.monotonic() - t0 > timeout:
+            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}. {hint}".strip())
+        time.sleep(interval)
+
+
+def http_ok(url: str) -> bool:
+    """Whether GET ``url`` answers 200.
+
+    :param url: the URL
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last lines of a log file (for failure messages).
+
+    :param path: the file
+    :param lines: how many
+    """
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
