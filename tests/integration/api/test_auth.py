@@ -1,6 +1,6 @@
 """Authentication and authorization of /api.rsc (job-api §2) against Airflow's real app and auth manager.
 
-The platform's own routes (tokens, $metadata, OpenAPI, docs) × every kind of caller -> the exact status.
+The platform's own routes (tokens, $metadata, OpenAPI, docs) x every kind of caller -> the exact status.
 """
 
 from __future__ import annotations
