@@ -16,7 +16,8 @@ Translation rules:
   ``5L`` = last Thursday) -> croniter ``L<N-1>``; ``N#k`` (k-th N-day) -> ``<N-1>#k``;
 * ``a/s`` (start/step without an end) -> ``a-<max>/s`` because croniter reads a bare ``a/s`` differently;
 * rejected: ``W`` and ``LW`` (nearest weekday), ``L-n`` (offset from the last day), 6/7-field forms with
-  seconds or a year, mixing ``#``/``L`` with plain values in day-of-week, out-of-range values.
+  seconds or a year, mixing ``#``/``L`` with plain values in day-of-week or with a day-of-month,
+  out-of-range values, and dates that never exist (``0 0 30 2 *``).
 
 When both day-of-month and day-of-week are restricted, the job fires when *either* matches (croniter's and
 Airflow's rule); Quartz would demand ``?`` in one of them, so such expressions are unusual in practice.
@@ -27,6 +28,7 @@ No Airflow imports (croniter only, imported lazily for the final check).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from airflow_sync.exceptions import JobValidationError
 
@@ -214,6 +216,12 @@ def to_airflow_cron(cdata_cron: str) -> str:
     if len(parts) != 5:
         raise _fail(f"{expr!r} has {len(parts)} fields; use {_USAGE}")
     minute, hour, dom, month, dow = parts
+    if dom not in ("*", "?") and re.search(r"#|L", dow, re.IGNORECASE):
+        # croniter ignores day-of-month once day-of-week has '#'/'L'; Quartz forbids the mix too
+        raise _fail(
+            f"an nth ('#') or last ('L') weekday in day-of-week {dow!r} cannot be combined with day-of-month "
+            f"{dom!r}; set day-of-month to '?'"
+        )
     for label, value in (("minute", minute), ("hour", hour), ("month", month)):
         if value == "?":
             raise _fail(f"'?' is only allowed in day-of-month and day-of-week, not in the {label} field")
@@ -234,6 +242,10 @@ def _check_with_croniter(out: str, expr: str) -> None:
     from croniter import croniter
 
     try:
-        croniter(out)
+        it = croniter(out, datetime(2000, 1, 1))
     except Exception as exc:  # croniter raises several unrelated types for bad input
         raise _fail(f"{expr!r} cannot be scheduled by Airflow: {exc}") from exc
+    try:
+        it.get_next(datetime)
+    except Exception as exc:  # e.g. "0 0 30 2 *": a date that never exists
+        raise _fail(f"{expr!r} never fires (no such date); check day-of-month against the month") from exc

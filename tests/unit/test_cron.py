@@ -103,6 +103,10 @@ REJECTIONS = [
     ("1,,2 * * * *", "'' is not a valid minute value"),
     ("@reboot", "unknown preset"),
     ("0 0 5L * *", "'L' alone means the last day"),
+    ("0 0 1-7 * 6#1", "set day-of-month to '?'"),
+    ("0 0 L * 6L", "cannot be combined with day-of-month"),
+    ("0 0 30 2 *", "never fires"),
+    ("0 0 31 4,6 ?", "never fires"),
 ]
 
 
