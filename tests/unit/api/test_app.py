@@ -20,7 +20,8 @@ def fake_routes(tmp_path, monkeypatch):
     (pkg / "actions.py").write_text(
         textwrap.dedent(
             """
-                        router = APIRouter()
+            from fastapi import APIRouter
+            router = APIRouter()
 
             @router.post("/executeJob")
             def execute():
