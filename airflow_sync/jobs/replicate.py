@@ -956,7 +956,7 @@ def normalize_query_text(text: str) -> str:
 
     A statement that parses is normalised to its canonical :func:`format_replicate` text (so spacing, keyword
     case, identifier quoting, option-name case and a trailing ``;`` do not matter). Text that does not parse
-    is only stripped of a trailing ``;`` and has whitespace outside quotes collapsed.
+    is stripped of a trailing ``;``, has whitespace outside quotes collapsed and SQL keywords upper-cased.
     """
     try:
         return format_replicate(parse_replicate(text))
@@ -978,6 +978,10 @@ def normalize_query_text(text: str) -> str:
             while i < n and body[i].isspace():
                 i += 1
             out.append(" ")
+        elif m := _WORD.match(body, i):
+            word = m.group()
+            out.append(word.upper() if word.upper() in RESERVED else word)
+            i = m.end()
         else:
             out.append(c)
             i += 1

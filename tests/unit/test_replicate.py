@@ -537,6 +537,9 @@ def test_normalize_query_text_different(a: str, b: str) -> None:
 
 def test_normalize_query_text_of_unparsable_text() -> None:
     assert normalize_query_text("  REPLICATE   'a   b'  [c  d]  ;  ") == "REPLICATE 'a   b' [c  d]"
+    assert normalize_query_text("replicate x\n select  Col  from  t  order by Col") == (
+        "REPLICATE x SELECT Col FROM t ORDER BY Col"
+    )
 
 
 # --- {env:NAME} ---------------------------------------------------------------------------------------------
