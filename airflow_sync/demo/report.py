@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,10 +42,11 @@ class RunReport:
     other_tasks: dict[str, str | None]
 
 
-def dag_ready(dag_id: str) -> bool:
+def dag_ready(dag_id: str, since: datetime | None = None) -> bool:
     """Whether the DAG has been parsed and serialized (and is not stale).
 
     :param dag_id: the DAG id
+    :param since: require a parse at or after this time (a job change must reach the DAG first)
     """
     from airflow.models.dag import DagModel
     from airflow.models.serialized_dag import SerializedDagModel
@@ -54,6 +56,8 @@ def dag_ready(dag_id: str) -> bool:
     with create_session() as s:
         dm = s.scalar(select(DagModel).where(DagModel.dag_id == dag_id))
         if dm is None or dm.is_stale:
+            return False
+        if since is not None and (dm.last_parsed_time is None or dm.last_parsed_time < since):
             return False
         return (
             s.scalar(select(SerializedDagModel.id).where(SerializedDagModel.dag_id == dag_id).limit(1))
@@ -194,7 +198,7 @@ def wait_for_run(
         report = read_run(job, run_id)
         current = {q.task_id: q.state for q in report.queries} | report.other_tasks
         for task_id, state in current.items():
-            if seen.get(task_id, "?") != state and on_change is not None:
+            if state is not None and seen.get(task_id) != state and on_change is not None:
                 on_change(task_id, state)
         seen = current
         if report.state in FINISHED:

@@ -19,10 +19,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from airflow_sync import settings
 from airflow_sync.cli import CommandError, out
+from airflow_sync.cli.jobs import Change
 from airflow_sync.demo import data, home, processes
 from airflow_sync.demo.job import JOB_NAME, SOURCE_CONN, WAREHOUSE_CONN, demo_job, expected_counts
 
@@ -141,7 +143,7 @@ def _set_connections(layout: Layout) -> None:
         )
 
 
-def _apply_job(layout: Layout):  # -> Job
+def _apply_job(layout: Layout) -> Change:
     from airflow.utils.session import create_session
 
     from airflow_sync.cli.files import load_files
@@ -158,7 +160,7 @@ def _apply_job(layout: Layout):  # -> Job
     _say(
         f"  job {change.job.name!r} {change.action} (DAG {change.job.dag_id()}, version {change.job.version})"
     )
-    return change.job
+    return change
 
 
 def _start_components(layout: Layout, env: dict[str, str], port: int) -> list[processes.Started]:
@@ -247,7 +249,9 @@ def _print_report(report, source_counts: dict[str, int], layout: Layout) -> bool
     return ok
 
 
-def _wait_ready(started: list[processes.Started], port: int, dag_id: str, layout: Layout) -> None:
+def _wait_ready(
+    started: list[processes.Started], port: int, dag_id: str, layout: Layout, since: datetime | None
+) -> None:
     from airflow_sync.demo import report
 
     waited = processes.wait_for(
@@ -261,7 +265,7 @@ def _wait_ready(started: list[processes.Started], port: int, dag_id: str, layout
     try:
         waited = processes.wait_for(
             f"DAG {dag_id} to be parsed",
-            lambda: report.dag_ready(dag_id),
+            lambda: report.dag_ready(dag_id, since),
             timeout=PARSE_TIMEOUT,
             procs=started,
             interval=0.5,
@@ -310,14 +314,18 @@ def _demo(args: argparse.Namespace, layout: Layout) -> int:
     stale = report.fail_active_runs(dag_id)
     if stale:
         _say(f"  marked {len(stale)} leftover run(s) of an earlier demo as failed")
-    job = _apply_job(layout)
+    applied_at = datetime.now(UTC)
+    change = _apply_job(layout)
+    job = change.job
+    # a changed job must be re-parsed before it runs (runs carry the job version, design D10)
+    parsed_since = None if change.action == "unchanged" else applied_at
     if reused is None:
         started = _start_components(layout, env, port)
     else:
         started = reused
         _say("  Airflow is already running; reusing it (`airflow-sync demo --stop` to stop it)")
     try:
-        _wait_ready(started, port, job.dag_id(), layout)
+        _wait_ready(started, port, job.dag_id(), layout, parsed_since)
     except (RuntimeError, CommandError) as exc:
         if reused is None:
             processes.stop_all(started)
