@@ -311,11 +311,13 @@ def _parse_body(body: Mapping[str, Any]) -> _Parsed:
         lower = key.strip().lower()
         qmatch = QUERY_KEY_RE.fullmatch(lower)
         canon = f"query#{int(qmatch.group(1))}" if qmatch else lower
+        spec = BY_WIRE_LOWER.get(lower)
         if canon in seen:
-            errors.append(JobValidationError(f"{key} is given twice (also as {seen[canon]!r})", field=key))
+            name = spec.wire if spec else f"Query#{int(qmatch.group(1))}" if qmatch else key
+            message = f"{name} is given twice (as {seen[canon]!r} and {key!r})"
+            errors.append(JobValidationError(message, field=name))
             continue
         seen[canon] = key
-        spec = BY_WIRE_LOWER.get(lower)
         if spec is not None:
             parsed.sent.add(spec.attr)
             if raw is None:

@@ -205,7 +205,7 @@ def test_queries_list_is_rejected_with_hint():
 
 def test_same_field_twice_in_different_case_is_rejected():
     err = errors_of({**BASE, "source": "other"})
-    assert "given twice" in err.message
+    assert err.field == "Source" and "given twice (as 'Source' and 'source')" in err.message
 
 
 def test_type_must_be_standard_when_given():
@@ -265,8 +265,8 @@ def test_bad_query_numbering_or_blank_query(queries, field):
 
 
 def test_duplicate_query_number_is_rejected():
-    err = errors_of({**BASE, "query#1": "REPLICATE [X]"})
-    assert "given twice" in err.message
+    err = errors_of({**BASE, "query#01": "REPLICATE [X]"})
+    assert err.field == "Query#1" and "given twice" in err.message
 
 
 def test_query_syntax_error_names_the_query():
@@ -457,3 +457,24 @@ def test_model_validation_imports_no_airflow():
         "assert not [m for m in sys.modules if m.split('.')[0] == 'airflow'], 'airflow imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+BAD_BY_COERCER = {
+    "to_bool": "maybe",
+    "to_int": "ten",
+    "to_opt_int": "ten",
+    "to_str": 12,
+    "to_interval_unit": "ages",
+}
+
+
+@pytest.mark.parametrize("spec", FIELDS, ids=[f.wire for f in FIELDS])
+def test_every_field_rejects_a_bad_value_naming_itself(spec):
+    body = {k: v for k, v in BASE.items() if k != spec.wire}
+    err = errors_of({**body, spec.wire.upper(): BAD_BY_COERCER[spec.coerce.__name__]})
+    assert err.field == spec.wire and spec.wire in err.message
+
+
+@pytest.mark.parametrize("spec", FIELDS, ids=[f.wire for f in FIELDS])
+def test_every_field_is_echoed_as_a_string(spec):
+    assert isinstance(make().to_wire()[spec.wire], str)
