@@ -52,7 +52,7 @@ class Started:
 
 
 def is_our_process(pid: int) -> bool:
-    """Whether ``pid`` is alive and runs an ``airflow`` command (guards against reused pids).
+    """Whether ``pid`` is alive and runs an ``airflow <component>`` command (guards against reused pids).
 
     :param pid: process id
     """
@@ -67,10 +67,17 @@ def is_our_process(pid: int) -> bool:
         return True
     try:
         state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        words = (proc / "cmdline").read_bytes().decode(errors="replace").replace("\0", " ").split()
     except OSError:
         return False
-    return state != "Z" and "airflow" in cmdline
+    # ".../bin/airflow scheduler" (maybe behind the interpreter), or the api-server's process title
+    # "airflow api_server -- host:..." (it calls setproctitle)
+    names = {c[0] for c in COMPONENTS.values()} | {"api_server"}
+    is_airflow = any(
+        Path(w).name == "airflow" and i + 1 < len(words) and words[i + 1] in names
+        for i, w in enumerate(words)
+    )
+    return state != "Z" and is_airflow
 
 
 def start(
