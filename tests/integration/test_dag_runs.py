@@ -1,0 +1,256 @@
+"""Generated job DAGs run with ``dag.test()`` against real SQLite databases and a real SMTP server.
+
+``dag.test()`` re-parses the DAG bundle (the ``dags/`` shim) and runs every task in-process through the
+Task SDK, so the jobs must be in the store first; tasks then read the job, the connections and XComs the
+way they do on a worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import json
+import os
+import socket
+import sqlite3
+
+import pytest
+
+pytest.importorskip("airflow_sync.engine.replicate", reason="the replication engine has not landed yet")
+
+
+@pytest.fixture(scope="module")
+def dbs(airflow_db, tmp_path_factory):
+    """A source SQLite database with sample rows, an empty destination, both as Airflow connections."""
+    folder = tmp_path_factory.mktemp("dag_runs")
+    src, dst = folder / "source.db", folder / "dest.db"
+    with sqlite3.connect(src) as c:
+        c.executescript(
+            """
+            create table orders (id integer primary key, customer text, amount numeric);
+            create table lines (id integer primary key, order_id integer, qty integer);
+            """
+        )
+        c.executemany(
+            "insert into orders values (?, ?, ?)", [(i, f"c{i % 7}", i * 1.5) for i in range(1, 101)]
+        )
+        c.executemany("insert into lines values (?, ?, ?)", [(i, i % 100 + 1, i % 5) for i in range(1, 251)])
+    sqlite3.connect(dst).close()
+    env = {
+        "AIRFLOW_CONN_DAG_SRC": json.dumps({"conn_type": "sqlite", "host": str(src)}),
+        "AIRFLOW_CONN_DAG_DST": json.dumps({"conn_type": "sqlite", "host": str(dst)}),
+    }
+    os.environ.update(env)
+    yield src, dst
+    for key in env:
+        os.environ.pop(key, None)
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on loopback (aiosmtpd) behind the ``smtp_default`` connection."""
+    controller_mod = pytest.importorskip("aiosmtpd.controller")
+
+    class Sink:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = Sink()
+    controller = controller_mod.Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": port,
+            "extra": {"disable_ssl": True, "disable_tls": True, "retry_limit": 0, "timeout": 10},
+        }
+    )
+    yield handler
+    controller.stop()
+    os.environ.pop("AIRFLOW_CONN_SMTP_DEFAULT", None)
+
+
+def store_job(name: str, *queries: str, **fields):
+    from airflow_sync.jobs import store
+    from airflow_sync.jobs.model import Job
+
+    body = {"JobName": name, "Source": "dag_src", "Destination": "dag_dst", **fields}
+    body.update({f"Query#{i}": q for i, q in enumerate(queries, start=1)})
+    job = Job.from_wire(body)
+    with contextlib.suppress(Exception):
+        store.delete_job(name)
+    return store.create_job(job)
+
+
+def run(job, **conf):
+    from airflow_sync.dags.factory import build_dag
+
+    dr = build_dag(job).test(run_conf=conf or None)
+    states = {ti.task_id: ti.state for ti in dr.get_task_instances()}
+    return dr, states
+
+
+def xcom(dr, task_id, key="return_value"):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as s:
+        row = s.scalars(
+            select(XComModel).where(
+                XComModel.dag_id == dr.dag_id,
+                XComModel.run_id == dr.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == key,
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        value = row.value
+        return json.loads(value) if isinstance(value, str) else value
+
+
+def count(db, table, where="1=1"):
+    with sqlite3.connect(db) as c:
+        return c.execute(f"select count(*) from {table} where {where}").fetchone()[0]
+
+
+def test_a_run_replicates_every_query_and_returns_summaries(dbs):
+    src, dst = dbs
+    job = store_job(
+        "dt_copy",
+        "REPLICATE [orders]",
+        "REPLICATE [big_lines] SELECT id, order_id, qty FROM [lines] WHERE qty >= 3",
+        TableNamePrefix="stg_",
+    )
+    q_orders, q_big = job.query_task_ids()
+    dr, states = run(job)
+    assert states == {"pre_job": "success", q_orders: "success", q_big: "success", "post_job": "success"}
+    assert dr.state == "success"
+    assert count(dst, "stg_orders") == 100  # implicit name: TableNamePrefix applies
+    assert count(dst, "big_lines") == count(src, "lines", "qty >= 3")  # explicit name: no prefix
+    summary = xcom(dr, q_orders)
+    assert summary["rows_read"] == 100 and summary["records_affected"] == 100
+    report = xcom(dr, "post_job")
+    assert report["status"] == "SUCCESS"
+    assert [q["status"] for q in report["queries"]] == ["SUCCESS", "SUCCESS"]
+
+
+def test_conf_queries_runs_only_the_selected_ones(dbs):
+    _, dst = dbs
+    job = store_job("dt_subset", "REPLICATE [sub_orders] SELECT * FROM [orders]", "REPLICATE [lines]")
+    q_orders, q_lines = job.query_task_ids()
+    dr, states = run(job, queries=[q_lines], job_version=job.version)
+    assert states[q_orders] == "skipped" and states[q_lines] == "success"
+    assert dr.state == "success"
+    assert count(dst, "lines") == 250
+    with sqlite3.connect(dst) as c:
+        assert c.execute("select name from sqlite_master where name = 'sub_orders'").fetchone() is None
+
+
+def test_a_failed_query_stops_the_rest_without_continue_on_error(dbs):
+    job = store_job(
+        "dt_stop",
+        "REPLICATE [no_such_table]",
+        "REPLICATE [stop_orders] SELECT * FROM [orders]",
+        ContinueOnError="False",
+    )
+    q_bad, q_next = job.query_task_ids()
+    dr, states = run(job)
+    assert states == {"pre_job": "success", q_bad: "failed", q_next: "upstream_failed", "post_job": "success"}
+    assert dr.state == "failed"
+    report = xcom(dr, "post_job")
+    assert report["status"] == "FAILED"
+    assert "no_such_table" in (report["queries"][0]["error"] or "")
+
+
+def test_continue_on_error_runs_the_rest_and_the_run_still_fails_and_mails(dbs, smtp_sink):
+    _, dst = dbs
+    job = store_job(
+        "dt_continue",
+        "REPLICATE [no_such_table]",
+        "REPLICATE [cont_orders] SELECT * FROM [orders]",
+        ContinueOnError="True",
+        SendEmailNotification="True",
+        NotifyEmailTo="ops@example.com,dba@example.com",
+        EmailErrorOnly="True",
+    )
+    q_bad, q_next = job.query_task_ids()
+    dr, states = run(job)
+    assert states == {"pre_job": "success", q_bad: "failed", q_next: "success", "post_job": "success"}
+    assert dr.state == "failed"
+    assert count(dst, "cont_orders") == 100
+
+    (mail,) = smtp_sink.messages
+    assert sorted(mail.rcpt_tos) == ["dba@example.com", "ops@example.com"]
+    message = email.message_from_bytes(mail.content)
+    assert message["Subject"] == "[airflow_sync] dt_continue Failed"
+    (html_part,) = [p for p in message.walk() if p.get_content_type() == "text/html"]
+    body = html_part.get_payload(decode=True).decode()
+    assert "1 of 2 queries failed" in body
+    for task_id in (q_bad, q_next):
+        assert task_id in body
+    assert "FAILED" in body and "SUCCESS" in body and "<td>100</td>" in body
+    assert "no_such_table" in body  # the error text of the failed query
+
+
+def test_email_error_only_sends_nothing_for_a_successful_run(dbs, smtp_sink):
+    job = store_job(
+        "dt_quiet",
+        "REPLICATE [quiet_orders] SELECT * FROM [orders]",
+        SendEmailNotification="True",
+        NotifyEmailTo="ops@example.com",
+        EmailErrorOnly="True",
+    )
+    dr, _ = run(job)
+    assert dr.state == "success"
+    assert smtp_sink.messages == []
+
+
+def test_a_run_for_an_older_job_version_fails_fast(dbs):
+    _, dst = dbs
+    job = store_job("dt_version", "REPLICATE [ver_orders] SELECT * FROM [orders]")
+    dr, states = run(job, job_version="0123456789abcdef")
+    assert states["pre_job"] == "failed"
+    assert states[job.query_task_ids()[0]] == "upstream_failed"
+    assert states["post_job"] == "success"
+    assert dr.state == "failed"
+    with sqlite3.connect(dst) as c:
+        assert c.execute("select name from sqlite_master where name = 'ver_orders'").fetchone() is None
+
+
+def test_pre_job_env_and_post_job_sql(dbs):
+    src, dst = dbs
+    job = store_job(
+        "dt_events",
+        "REPLICATE [env_lines] SELECT * FROM [lines] WHERE qty >= {env:MINQ}",
+        PreJob='<api:set attr="out.env:MINQ" value="4"/>',
+        PostJob="sql: create table if not exists audit (job text, n integer);\n"
+        "insert into audit select 'dt_events', count(*) from env_lines;",
+    )
+    dr, states = run(job)
+    assert dr.state == "success", states
+    assert count(dst, "env_lines") == count(src, "lines", "qty >= 4")
+    with sqlite3.connect(dst) as c:
+        assert c.execute("select n from audit where job = 'dt_events'").fetchone()[0] == count(
+            dst, "env_lines"
+        )
+
+
+def test_pre_job_cancel_job_skips_the_queries(dbs):
+    job = store_job(
+        "dt_cancel",
+        "REPLICATE [cancel_orders] SELECT * FROM [orders]",
+        PreJob='<api:set attr="CancelJob" value="true"/>',
+    )
+    _, states = run(job)
+    assert states[job.query_task_ids()[0]] == "skipped"
+    assert states["post_job"] == "success"
