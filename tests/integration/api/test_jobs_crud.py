@@ -117,7 +117,8 @@ def test_modify_refusals_change_nothing(api_client, admin, jwt_headers, token_he
         assert r.status_code == status, (body, r.text)
         assert "error" in r.json()
     assert _get(api_client, name, admin).json() == before
-    assert api_client.put(f"{API}/jobs('nope_{name}')", json={"Verbosity": "4"}, headers=admin).status_code == 404
+    r = api_client.put(f"{API}/jobs('nope_{name}')", json={"Verbosity": "4"}, headers=admin)
+    assert r.status_code == 404
 
 
 def test_concurrent_modifies_never_lose_an_update_silently(api_client, admin):
@@ -157,7 +158,8 @@ def test_delete_then_gone(api_client, admin, jwt_headers):
 
 def test_property_access(api_client, admin):
     name = unique("prop")
-    assert api_client.post(f"{API}/jobs", json=job_body(name, Verbosity="3"), headers=admin).status_code == 201
+    r = api_client.post(f"{API}/jobs", json=job_body(name, Verbosity="3"), headers=admin)
+    assert r.status_code == 201
     r = api_client.get(f"{API}/jobs('{name}')/Verbosity", headers=admin)
     assert r.status_code == 200 and r.json()["value"] == "3"
     r = api_client.get(f"{API}/jobs('{name}')/Verbosity/$value", headers=admin)
