@@ -179,16 +179,27 @@ class Job:
 
     @classmethod
     def from_store(cls, data: Mapping[str, Any]) -> Job:
-        """Rebuild a job from :meth:`to_store` output (lossless). The store holds validated jobs only, so
-        nothing is re-validated here (the DAG factory parses many jobs on every DAG-file parse).
+        """Rebuild a job from :meth:`to_store` output (lossless).
 
-        Keys missing from an older record take their defaults; unknown keys are ignored.
+        The store holds validated jobs, so only value types are checked here (a hand-edited Variable with
+        ``"batch_size": "500"`` still loads; garbage raises); cross-field rules and query parsing are not
+        re-run (the DAG factory loads every job on every DAG-file parse). Keys missing from an older record
+        take their defaults; unknown keys are ignored.
+
+        :raises JobValidationError: the record is not a job record
         """
         try:
-            kwargs = {spec.attr: data.get(spec.attr, spec.default) for spec in FIELDS}
-            return cls(job_id=str(data["job_id"]), queries=tuple(data.get("queries") or ()), **kwargs)
-        except (KeyError, TypeError) as exc:
-            raise JobValidationError(f"stored job record is malformed: {exc}") from exc
+            kwargs: dict[str, Any] = {}
+            for spec in FIELDS:
+                value = data.get(spec.attr, spec.default)
+                kwargs[spec.attr] = value if value is None else spec.coerce(value, spec.wire)
+            queries = data.get("queries") or ()
+            if isinstance(queries, str) or not all(isinstance(q, str) for q in queries):
+                raise TypeError("queries must be a list of strings")
+            return cls(job_id=str(data["job_id"]), queries=tuple(queries), **kwargs)
+        except (KeyError, TypeError, AttributeError, JobValidationError) as exc:
+            detail = exc.message if isinstance(exc, JobValidationError) else f"{type(exc).__name__}: {exc}"
+            raise JobValidationError(f"stored job record is malformed: {detail}") from exc
 
     # --- derived ---------------------------------------------------------------------------------------
 

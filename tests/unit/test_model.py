@@ -478,3 +478,14 @@ def test_every_field_rejects_a_bad_value_naming_itself(spec):
 @pytest.mark.parametrize("spec", FIELDS, ids=[f.wire for f in FIELDS])
 def test_every_field_is_echoed_as_a_string(spec):
     assert isinstance(make().to_wire()[spec.wire], str)
+
+
+def test_from_store_coerces_hand_edited_types_and_rejects_garbage():
+    data = make().to_store() | {"batch_size": "500", "drop_table": "true"}
+    job = Job.from_store(data)
+    assert job.batch_size == 500 and job.drop_table is True
+    for bad in ({"batch_size": "lots"}, {"queries": "REPLICATE [A]"}, {"job_id": None} | {"name": 5}):
+        with pytest.raises(JobValidationError, match="stored job record is malformed"):
+            Job.from_store(make().to_store() | bad)
+    with pytest.raises(JobValidationError, match="malformed"):
+        Job.from_store({"name": "x"})
