@@ -35,20 +35,18 @@ class Expr:
 
     tokens: tuple[Token, ...]
 
-    def render(self, quote_ident: Callable[[str], str], quote_string: Callable[[str], str] | None = None) -> str:
-        """SQL text with identifiers quoted by ``quote_ident`` and strings by ``quote_string``."""
-        qs = quote_string or (lambda s: "'" + s.replace("'", "''") + "'")
-        out: list[str] = []
-        prev: Token | None = None
-        for tok in self.tokens:
-            text = quote_ident(tok.text) if tok.kind == "ident" else qs(tok.text) if tok.kind == "string" else tok.text
-            glue = prev is not None and not (
-                tok.text in {".", ",", ")"} and tok.kind == "punct"
-                or prev.kind == "punct" and prev.text in {".", "("}
-            )
-            out.append((" " if glue else "") + text)
-            prev = tok
-        return "".join(out)
+    def render(
+        self, quote_ident: Callable[[str], str], quote_string: Callable[[str], str] | None = None
+    ) -> str:
+        """SQL text with identifiers quoted by ``quote_ident`` and strings by ``quote_string``.
+
+        Delegates to :func:`airflow_sync.jobs.replicate.render_expr` (one renderer: function calls are written
+        ``NAME(`` because MySQL/MariaDB reject a space there).
+        """
+        from airflow_sync.jobs.replicate.render import quote_string as default_quote_string
+        from airflow_sync.jobs.replicate.render import render_expr
+
+        return render_expr(self, quote_ident, quote_string or default_quote_string)
 
     @property
     def column(self) -> str | None:
@@ -61,7 +59,10 @@ class Expr:
 
 @dataclass(frozen=True)
 class TableRef:
-    """A table name with up to two qualifiers: ``(table,)``, ``(schema, table)``, ``(catalog, schema, table)``."""
+    """A table name with up to two qualifiers.
+
+    ``(table,)``, ``(schema, table)`` or ``(catalog, schema, table)``.
+    """
 
     parts: tuple[str, ...]
 
