@@ -320,7 +320,6 @@ class Run:
             lower = canon(lower) if canon and lower is not None else lower
             lower = as_datetime(lower) if lower is not None and not integer else lower
             self.src_d.rollback(self.src)
-        p = self.src_d.placeholder
         t = sq.check.type
         if lower is None:
             spans: list[tuple[Any, Any]] = []
@@ -336,10 +335,12 @@ class Run:
             d.begin(conn)
             stage = d.create_stage(conn, schema, table.name, [c.name for c in table.columns], self.tag)
             if lo is not None:
-                conds = [f"{sq.check_sql} >= {p}"] + ([f"{sq.check_sql} < {p}"] if hi is not None else [])
-                params = tuple(self.src_d.bound_param(v, t) for v in ((lo, hi) if hi is not None else (lo,)))
+                lit = self.src_d.literal
+                conds = [f"{sq.check_sql} >= {lit(lo, t)}"] + (
+                    [f"{sq.check_sql} < {lit(hi, t)}"] if hi else []
+                )
                 self.detail("window %d/%d: %s .. %s", i + 1, len(spans), lo, hi)
-                self._load(stage, table, sq.sql(conds, order_by_check=True), params)
+                self._load(stage, table, sq.sql(conds, order_by_check=True), ())
             _hook("staged")
             self._merge(target, stage, table, deletes=False)
             if last and plan.delete_detection == "keys" and not plan.skip_deleted:

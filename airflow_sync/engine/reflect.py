@@ -112,7 +112,8 @@ def resolve_source(plan: ReplicationPlan, d: Dialect, conn: Any) -> SourceQuery:
 
     def add_table_col(c: Column, alias: str | None = None) -> None:
         name = alias or c.name
-        exprs.append(q(c.name) + (f" AS {q(alias)}" if alias and alias != c.name else ""))
+        expr = d.select_column(c)
+        exprs.append(expr + (f" AS {q(name)}" if name != c.name or expr != q(c.name) else ""))
         cols.append(Column(name, c.type, c.nullable, c.native))
         known.append(True)
         natives.append(c.native)

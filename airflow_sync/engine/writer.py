@@ -64,8 +64,11 @@ class RowConverter:
                     steps.append(COERCE[d.type.kind])
                 steps.append(self._length_check(d) if d.type.kind == "string" and d.type.length else None)
                 steps.append(dst.writer(d.type, d.native, use_gmt))
-            elif d.type.kind == "string" and d.type.length and (s.type.length or 0) > d.type.length:
-                steps.append(self._length_check(d))
+            else:
+                if d.type.kind == "string" and d.type.length and (s.type.length or 0) > d.type.length:
+                    steps.append(self._length_check(d))
+                if d.type.kind in dst.passthrough_kinds:
+                    steps.append(dst.writer(d.type, d.native, use_gmt))
             convs.append(_compose(steps))
         self.converters = convs
         self.active = [(i, f) for i, f in enumerate(convs) if f is not None]

@@ -31,8 +31,8 @@ class Dialect:
     placeholder = "?"
     #: DDL is transactional (PostgreSQL, SQLite); MySQL commits implicitly on DDL
     transactional_ddl = True
-    #: name of the state table (spec §2.6)
-    state_table = "_airflow_sync_state"
+    #: kinds whose driver value must go through :meth:`writer` even between two databases of this dialect
+    passthrough_kinds: frozenset[str] = frozenset()
 
     def __init__(self, url: URL) -> None:
         self.url = url
@@ -189,9 +189,25 @@ class Dialect:
         finally:
             cur.close()
 
-    def bound_param(self, value: Any, t: ColType) -> Any:
-        """A watermark bound as a query parameter for a column of type ``t``."""
-        return value
+    def select_column(self, column: Column) -> str:
+        """How to read a source column (e.g. a cast to text for types the engine does not model)."""
+        return self.quote_ident(column.name)
+
+    def literal(self, value: Any, t: ColType) -> str:
+        """A watermark bound as an SQL literal for a column of type ``t``.
+
+        Bounds are literals rather than parameters so that user text in the same query (which may contain
+        ``%``) is never run through a driver's ``%s`` formatting.
+        """
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, int):
+            return str(int(value))
+        if isinstance(value, datetime):
+            return self.quote_string(value.isoformat(" "))
+        if isinstance(value, date):
+            return self.quote_string(value.isoformat())
+        return self.quote_string(str(value))
 
     def reader(self, t: ColType, native: str = "") -> Converter | None:
         """Converter from this driver's value for a column of type ``t`` to the engine's canonical value."""

@@ -219,12 +219,10 @@ class SQLiteDialect(Dialect):
             f"AND {self._changed(target, 's', vals)}"
         )
 
-    def bound_param(self, value: Any, t: ColType) -> Any:
-        if isinstance(value, datetime):
-            if value.tzinfo is not None:
-                value = value.astimezone(UTC)
-            return value.isoformat(" ")
-        return value
+    def literal(self, value: Any, t: ColType) -> str:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return super().literal(value, t)
 
     def reader(self, t: ColType, native: str = "") -> Converter | None:
         k = t.kind

@@ -1,0 +1,364 @@
+"""MySQL / MariaDB through PyMySQL: unbuffered (SSCursor) reads, multi-row INSERT batches, InnoDB merges.
+
+Tables are created ``utf8mb4`` with the binary collation so 4-byte characters survive and keys that
+differ only by case stay distinct. MySQL has no time-zone-aware type: aware timestamps are stored in UTC
+in ``DATETIME(6)``. DDL commits implicitly, so ``DropTable`` builds a new table and swaps it in with one
+atomic ``RENAME TABLE``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow_sync.engine.dialects.base import (
+    Converter,
+    Dialect,
+    Row,
+    to_bool,
+    to_json_text,
+    to_str,
+    to_time,
+)
+from airflow_sync.engine.types import ColType, Column, TableSchema
+
+_SIMPLE = {
+    "smallint": ColType("int16"),
+    "mediumint": ColType("int32"),
+    "year": ColType("int16"),
+    "float": ColType("float32"),
+    "double": ColType("float64"),
+    "tinytext": ColType("text"),
+    "text": ColType("text"),
+    "mediumtext": ColType("text"),
+    "longtext": ColType("text"),
+    "date": ColType("date"),
+    "time": ColType("time"),
+    "datetime": ColType("timestamp"),
+    "timestamp": ColType("timestamp"),
+    "tinyblob": ColType("binary"),
+    "blob": ColType("binary"),
+    "mediumblob": ColType("binary"),
+    "longblob": ColType("binary"),
+    "json": ColType("json"),
+    "uuid": ColType("uuid"),
+}
+# FIELD_TYPE codes of a result set description
+_FIELD = {
+    1: ColType("int16"), 2: ColType("int16"), 3: ColType("int32"), 4: ColType("float32"),
+    5: ColType("float64"), 7: ColType("timestamp"), 8: ColType("int64"), 9: ColType("int32"),
+    10: ColType("date"), 11: ColType("time"), 12: ColType("timestamp"),
+    13: ColType("int16"), 245: ColType("json"),
+}  # fmt: skip
+
+
+def _coltype(data_type: str, column_type: str, length: Any, precision: Any, scale: Any) -> ColType | None:
+    dt = data_type.lower()
+    unsigned = "unsigned" in column_type.lower()
+    if dt == "tinyint":
+        return ColType("bool") if column_type.lower().startswith("tinyint(1)") else ColType("int16")
+    if dt == "int":
+        return ColType("int64") if unsigned else ColType("int32")
+    if dt == "bigint":
+        return ColType("decimal", precision=20, scale=0) if unsigned else ColType("int64")
+    if dt == "smallint" and unsigned:
+        return ColType("int32")
+    if dt == "decimal":
+        return ColType("decimal", precision=int(precision), scale=int(scale or 0))
+    if dt in ("char", "varchar"):
+        return ColType("string", length=int(length)) if length else ColType("text")
+    if dt in ("enum", "set"):
+        return ColType("string", length=int(length)) if length else ColType("text")
+    if dt in ("binary", "varbinary"):
+        return ColType("binary", length=int(length) if length else None)
+    return _SIMPLE.get(dt)
+
+
+class MySQLDialect(Dialect):
+    name = "mysql"
+    placeholder = "%s"
+    transactional_ddl = False
+    mariadb = True
+
+    def _params(self) -> dict[str, Any]:
+        u = self.url
+        q = {k: v for k, v in u.query.items() if isinstance(v, str)}
+        return {
+            "host": u.host or "localhost",
+            "port": u.port or 3306,
+            "user": u.username or "root",
+            "password": u.password or "",
+            "database": u.database or None,
+            "charset": q.get("charset", "utf8mb4"),
+        }
+
+    def connect(self) -> Any:
+        import pymysql
+
+        conn = pymysql.connect(**self._params(), autocommit=False)
+        self.mariadb = "mariadb" in conn.get_server_info().lower()
+        return conn
+
+    def begin(self, conn: Any) -> None:
+        conn.begin()
+
+    def set_timeout(self, conn: Any, seconds: int) -> None:
+        if self.mariadb:
+            self.execute(conn, f"SET SESSION max_statement_time = {int(seconds)}")
+        else:
+            self.execute(conn, f"SET SESSION max_execution_time = {int(seconds) * 1000}")
+
+    def canceller(self, conn: Any) -> Callable[[], None]:
+        thread_id = conn.thread_id()
+        params = self._params()
+
+        def kill() -> None:
+            import pymysql
+
+            other = pymysql.connect(**params, autocommit=True, connect_timeout=5)
+            try:
+                with other.cursor() as cur:
+                    cur.execute(f"KILL QUERY {int(thread_id)}")
+            finally:
+                other.close()
+
+        return kill
+
+    def quote_ident(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def quote_string(self, value: str) -> str:
+        return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+    def default_schema(self, conn: Any) -> str | None:
+        return self.scalar(conn, "SELECT DATABASE()")  # type: ignore[no-any-return]
+
+    def reflect(self, conn: Any, schema: str | None, name: str) -> TableSchema | None:
+        cur = conn.cursor()
+        try:
+            cur.execute(
+                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, "
+                "NUMERIC_SCALE, IS_NULLABLE FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+                (schema, name),
+            )
+            rows = cur.fetchall()
+            if not rows:
+                return None
+            json_cols: set[str] = set()
+            if self.mariadb:
+                cur.execute(
+                    "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+                    "WHERE CONSTRAINT_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+                    (schema, name),
+                )
+                for (clause,) in cur.fetchall():
+                    m = re.fullmatch(r"\s*json_valid\(`((?:[^`]|``)+)`\)\s*", clause or "")
+                    if m:
+                        json_cols.add(m.group(1).replace("``", "`"))
+            cols = []
+            for cname, dt, ctype, length, prec, scale, nullable in rows:
+                t = ColType("json") if cname in json_cols else _coltype(dt, ctype, length, prec, scale)
+                native = dt.lower() if t else f"?{dt.lower()}"
+                cols.append(Column(cname, t or ColType("text"), nullable == "YES", native))
+            cur.execute(
+                "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = "
+                "COALESCE(%s, DATABASE()) AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY' "
+                "ORDER BY ORDINAL_POSITION",
+                (schema, name),
+            )
+            pk = tuple(r[0] for r in cur.fetchall())
+        finally:
+            cur.close()
+        return TableSchema(tuple(cols), pk)
+
+    def describe(self, conn: Any, sql: str) -> list[tuple[str, ColType | None]]:
+        cur = conn.cursor()
+        try:
+            cur.execute(f"SELECT * FROM ({sql}) q LIMIT 0")
+            out: list[tuple[str, ColType | None]] = []
+            for name, code, _d, length, _i, scale, _n in cur.description:
+                if code in (0, 246):
+                    out.append((name, ColType("decimal", precision=length, scale=scale or 0)))
+                elif code in (15, 253, 254):
+                    out.append((name, ColType("string", length=length) if length else ColType("text")))
+                elif code == 252:
+                    out.append((name, ColType("text")))
+                else:
+                    out.append((name, _FIELD.get(code)))
+            return out
+        finally:
+            cur.close()
+
+    def select_column(self, column: Column) -> str:
+        if column.native.startswith("?"):
+            return f"CAST({self.quote_ident(column.name)} AS CHAR)"
+        return self.quote_ident(column.name)
+
+    def type_sql(self, t: ColType, *, key: bool = False) -> str:
+        k = t.kind
+        simple = {
+            "bool": "BOOLEAN", "int16": "SMALLINT", "int32": "INT", "int64": "BIGINT", "float32": "FLOAT",
+            "float64": "DOUBLE", "date": "DATE", "time": "TIME(6)", "timestamp": "DATETIME(6)",
+            "json": "JSON",
+        }  # fmt: skip
+        if k in simple:
+            return simple[k]
+        if k == "decimal":
+            if t.precision:
+                return f"DECIMAL({min(t.precision, 65)},{min(t.scale or 0, 30)})"
+            return "DECIMAL(65,30)"
+        if k in ("string", "text"):
+            n = t.length if k == "string" else None
+            if key:
+                return f"VARCHAR({min(n or 255, 768)})"
+            return f"VARCHAR({n})" if n and n <= 16383 else "LONGTEXT"
+        if k == "binary":
+            if key or (t.length and t.length <= 65535):
+                return f"VARBINARY({min(t.length or 255, 3072)})"
+            return "LONGBLOB"
+        if k == "uuid":
+            return "UUID" if self.mariadb else "CHAR(36)"
+        return "LONGTEXT"
+
+    def table_suffix(self) -> str:
+        return " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+    def create_schema(self, conn: Any, schema: str) -> None:
+        self.execute(
+            conn,
+            f"CREATE DATABASE IF NOT EXISTS {self.quote_ident(schema)} "
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+        )
+
+    def alter_type_sql(self, schema: str | None, table: str, column: Column) -> list[str]:
+        return [
+            f"ALTER TABLE {self.qualify(schema, table)} MODIFY COLUMN "
+            f"{self.quote_ident(column.name)} {self.type_sql(column.type)}"
+        ]
+
+    def swap_tables(self, conn: Any, schema: str | None, live: str, new: str) -> None:
+        old = f"{live}__as_old"
+        self.execute(conn, f"DROP TABLE IF EXISTS {self.qualify(schema, old)}")
+        if self.reflect(conn, schema, live) is not None:
+            self.execute(
+                conn,
+                f"RENAME TABLE {self.qualify(schema, live)} TO {self.qualify(schema, old)}, "
+                f"{self.qualify(schema, new)} TO {self.qualify(schema, live)}",
+            )
+            self.execute(conn, f"DROP TABLE {self.qualify(schema, old)}")
+        else:
+            self.execute(conn, f"RENAME TABLE {self.qualify(schema, new)} TO {self.qualify(schema, live)}")
+        conn.commit()
+
+    def stream(self, conn: Any, sql: str, params: Sequence[Any], size: int) -> Iterator[list[Row]]:
+        import pymysql.cursors
+
+        cur = conn.cursor(pymysql.cursors.SSCursor)
+        try:
+            cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+            while True:
+                rows = cur.fetchmany(size)
+                if not rows:
+                    break
+                yield list(rows)
+        finally:
+            cur.close()
+
+    def reader(self, t: ColType, native: str = "") -> Converter | None:
+        k = t.kind
+        if native.startswith("?"):
+            return to_str
+        if k == "bool":
+            return to_bool
+        if k == "time":
+            return to_time
+        if k in ("json", "uuid"):
+            return to_json_text if k == "json" else to_str
+        return None
+
+    def writer(self, t: ColType, native: str, use_gmt: bool) -> Converter | None:
+        k = t.kind
+        if k == "timestamp":
+            # no time-zone type in MySQL: aware values are stored as UTC wall time
+            return lambda v: (
+                v.astimezone(UTC).replace(tzinfo=None)
+                if isinstance(v, datetime) and v.tzinfo is not None
+                else v
+            )
+        if k == "binary":
+            return lambda v: v if v is None or isinstance(v, bytes) else bytes(v)
+        if k in ("json", "uuid"):
+            return to_str
+        return None
+
+    def load(self, conn: Any, table: str, columns: Sequence[Column], batches: Iterable[list[Row]]) -> int:
+        # PyMySQL rewrites executemany of INSERT ... VALUES into multi-row INSERTs; '%' must be doubled
+        cols = ", ".join(self.quote_ident(c.name) for c in columns).replace("%", "%%")
+        sql = f"INSERT INTO {table.replace('%', '%%')} ({cols}) VALUES ({', '.join(['%s'] * len(columns))})"
+        n = 0
+        with conn.cursor() as cur:
+            for batch in batches:
+                cur.executemany(sql, batch)
+                n += len(batch)
+        return n
+
+    def _null_safe_changed(self, a: str, b: str, cols: Sequence[str]) -> str:
+        q = self.quote_ident
+        return "NOT (" + " AND ".join(f"{a}.{q(c)} <=> {b}.{q(c)}" for c in cols) + ")"
+
+    def update_from_stage_sql(
+        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> str | None:
+        vals = [c for c in columns if c not in keys]
+        if not vals:
+            return None
+        q = self.quote_ident
+        sets = ", ".join(f"t.{q(c)} = s.{q(c)}" for c in vals)
+        return (
+            f"UPDATE {target} AS t JOIN {stage} AS s ON {self._key_match('t', 's', keys)} SET {sets} "
+            f"WHERE {self._null_safe_changed('t', 's', vals)}"
+        )
+
+    def insert_from_stage_sql(
+        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> str:
+        q = self.quote_ident
+        cols = ", ".join(q(c) for c in columns)
+        scols = ", ".join("s." + q(c) for c in columns)
+        if not keys:
+            return f"INSERT INTO {target} ({cols}) SELECT {scols} FROM {stage} AS s"
+        return (
+            f"INSERT INTO {target} ({cols}) SELECT {scols} FROM {stage} AS s LEFT JOIN {target} AS t "
+            f"ON {self._key_match('t', 's', keys)} WHERE t.{q(keys[0])} IS NULL"
+        )
+
+    def delete_missing_sql(self, target: str, stage: str, keys: Sequence[str]) -> str:
+        return (
+            f"DELETE t FROM {target} AS t LEFT JOIN {stage} AS s ON {self._key_match('t', 's', keys)} "
+            f"WHERE s.{self.quote_ident(keys[0])} IS NULL"
+        )
+
+    def has_rows(self, conn: Any, table: str) -> bool:
+        return self.scalar(conn, f"SELECT 1 FROM {table} LIMIT 1") is not None
+
+    def classify(self, exc: BaseException) -> str | None:
+        import pymysql
+
+        if not isinstance(exc, pymysql.err.Error):
+            return None
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+        if code in (1317, 1969, 3024):
+            return "interrupted"
+        if code in (1205, 1213, 2003, 2006, 2013, 1040, 1053, 2055):
+            return "transient"
+        if isinstance(exc, pymysql.err.InterfaceError):
+            return "transient"
+        return "terminal"
+
+    def error_text(self, exc: BaseException) -> str:
+        if len(exc.args) >= 2 and isinstance(exc.args[1], str):
+            return f"{exc.args[1]} (error {exc.args[0]})"
+        return super().error_text(exc)

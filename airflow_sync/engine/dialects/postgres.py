@@ -1,0 +1,275 @@
+"""PostgreSQL through psycopg 3: named-cursor streaming reads, binary ``COPY`` writes, MVCC-atomic merges.
+
+Values keep their exact types end to end: binary COPY sends ``numeric`` as Decimal digits, timestamps as
+microseconds, ``bytea`` as bytes. ``json``/``jsonb`` travel as JSON text (the loaders return text so a
+round trip never re-serialises), ``uuid`` as text. Types the engine does not model are read as their
+text form (``::text``) and written through text COPY.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid as _uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from airflow_sync.engine.dialects.base import Converter, Dialect, Row, local_tz, to_str
+from airflow_sync.engine.types import ColType, Column, TableSchema
+
+_KNOWN = {
+    "bool": ColType("bool"),
+    "int2": ColType("int16"),
+    "int4": ColType("int32"),
+    "int8": ColType("int64"),
+    "float4": ColType("float32"),
+    "float8": ColType("float64"),
+    "text": ColType("text"),
+    "date": ColType("date"),
+    "time": ColType("time"),
+    "timestamp": ColType("timestamp"),
+    "timestamptz": ColType("timestamp", tz=True),
+    "bytea": ColType("binary"),
+    "json": ColType("json"),
+    "jsonb": ColType("json"),
+    "uuid": ColType("uuid"),
+}
+_OIDS = {
+    16: "bool", 20: "int8", 21: "int2", 23: "int4", 25: "text", 114: "json", 3802: "jsonb", 700: "float4",
+    701: "float8", 1043: "varchar", 1042: "bpchar", 1082: "date", 1083: "time", 1114: "timestamp",
+    1184: "timestamptz", 1700: "numeric", 17: "bytea", 2950: "uuid",
+}  # fmt: skip
+_MOD = re.compile(r"\((\d+)(?:,(\d+))?\)")
+
+
+def _coltype(typname: str, formatted: str) -> ColType | None:
+    if typname in _KNOWN:
+        return _KNOWN[typname]
+    m = _MOD.search(formatted)
+    if typname in ("varchar", "bpchar"):
+        return ColType("string", length=int(m.group(1))) if m else ColType("text")
+    if typname == "numeric":
+        if m:
+            return ColType("decimal", precision=int(m.group(1)), scale=int(m.group(2) or 0))
+        return ColType("decimal")
+    return None
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    placeholder = "%s"
+    # json and uuid are read as text (see module docstring) but binary COPY needs their wire form
+    passthrough_kinds = frozenset({"json", "uuid"})
+
+    def connect(self) -> Any:
+        import psycopg
+        from psycopg.types.string import TextLoader
+
+        u = self.url
+        kwargs: dict[str, Any] = {k: v for k, v in u.query.items() if isinstance(v, str)}
+        conn = psycopg.connect(
+            host=u.host or None,
+            port=u.port or None,
+            user=u.username or None,
+            password=u.password or None,
+            dbname=u.database or None,
+            autocommit=False,
+            **kwargs,
+        )
+        for name in ("json", "jsonb", "uuid"):
+            conn.adapters.register_loader(name, TextLoader)
+        return conn
+
+    def set_timeout(self, conn: Any, seconds: int) -> None:
+        self.execute(conn, f"SET statement_timeout = {int(seconds) * 1000}")
+
+    def canceller(self, conn: Any) -> Callable[[], None]:
+        return getattr(conn, "cancel_safe", conn.cancel)  # type: ignore[no-any-return]
+
+    def default_schema(self, conn: Any) -> str | None:
+        return self.scalar(conn, "SELECT current_schema()")  # type: ignore[no-any-return]
+
+    def reflect(self, conn: Any, schema: str | None, name: str) -> TableSchema | None:
+        oid = self.scalar(conn, "SELECT to_regclass(%s)::oid", (self.qualify(schema, name),))
+        if oid is None:
+            return None
+        cur = conn.cursor()
+        try:
+            cur.execute(
+                "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.attnotnull "
+                "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                (oid,),
+            )
+            cols = []
+            for cname, typname, formatted, notnull in cur.fetchall():
+                t = _coltype(typname, formatted)
+                cols.append(Column(cname, t or ColType("text"), not notnull, typname if t else f"?{typname}"))
+            cur.execute(
+                "SELECT a.attname FROM pg_index i "
+                "JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true "
+                "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+                "WHERE i.indrelid = %s AND i.indisprimary ORDER BY k.ord",
+                (oid,),
+            )
+            pk = tuple(r[0] for r in cur.fetchall())
+        finally:
+            cur.close()
+        return TableSchema(tuple(cols), pk)
+
+    def describe(self, conn: Any, sql: str) -> list[tuple[str, ColType | None]]:
+        cur = conn.cursor()
+        try:
+            cur.execute(f"SELECT * FROM ({sql}) q LIMIT 0")
+            out: list[tuple[str, ColType | None]] = []
+            for d in cur.description:
+                typname = _OIDS.get(d.type_code, "")
+                if typname in ("varchar", "bpchar"):
+                    size = d.internal_size if d.internal_size and d.internal_size > 0 else None
+                    out.append((d.name, ColType("string", length=size) if size else ColType("text")))
+                elif typname == "numeric":
+                    p = d.precision
+                    out.append((d.name, ColType("decimal", precision=p, scale=d.scale if p else None)))
+                else:
+                    out.append((d.name, _KNOWN.get(typname)))
+            return out
+        finally:
+            cur.close()
+            conn.rollback()
+
+    def select_column(self, column: Column) -> str:
+        if column.native.startswith("?"):
+            return f"{self.quote_ident(column.name)}::text"
+        return self.quote_ident(column.name)
+
+    def type_sql(self, t: ColType, *, key: bool = False) -> str:
+        k = t.kind
+        simple = {
+            "bool": "boolean", "int16": "smallint", "int32": "integer", "int64": "bigint", "float32": "real",
+            "float64": "double precision", "text": "text", "date": "date", "time": "time", "binary": "bytea",
+            "json": "jsonb", "uuid": "uuid",
+        }  # fmt: skip
+        if k in simple:
+            return simple[k]
+        if k == "decimal":
+            return f"numeric({t.precision},{t.scale or 0})" if t.precision else "numeric"
+        if k == "string":
+            return f"varchar({t.length})" if t.length else "text"
+        if k == "timestamp":
+            return "timestamptz" if t.tz else "timestamp"
+        return "text"
+
+    def literal(self, value: Any, t: ColType) -> str:
+        if isinstance(value, datetime):
+            return (
+                f"{self.quote_string(value.isoformat(' '))}::{'timestamptz' if value.tzinfo else 'timestamp'}"
+            )
+        if isinstance(value, date):
+            return f"{self.quote_string(value.isoformat())}::date"
+        return super().literal(value, t)
+
+    def stream(self, conn: Any, sql: str, params: Sequence[Any], size: int) -> Iterator[list[Row]]:
+        # a named (server-side) cursor keeps memory flat; itersize matches the batch
+        cur = conn.cursor(name="airflow_sync_read", withhold=False)
+        cur.itersize = max(size, 1)
+        try:
+            cur.execute(sql, tuple(params) or None)
+            while True:
+                rows = cur.fetchmany(size)
+                if not rows:
+                    break
+                yield rows
+        finally:
+            cur.close()
+
+    def reader(self, t: ColType, native: str = "") -> Converter | None:
+        if native.startswith("?"):
+            return to_str
+        return None
+
+    def writer(self, t: ColType, native: str, use_gmt: bool) -> Converter | None:
+        k = t.kind
+        if k == "json":
+            if native == "jsonb":
+                # jsonb's binary COPY format is a version byte then the text: send it as bytes
+                return lambda v: (
+                    None if v is None else b"\x01" + (v if isinstance(v, str) else str(v)).encode()
+                )
+            return None
+        if k == "uuid":
+            return lambda v: None if v is None or isinstance(v, _uuid.UUID) else _uuid.UUID(str(v))
+        if k == "timestamp" and t.tz:
+            zone = UTC if use_gmt else local_tz()
+            return lambda v: v if v is None or v.tzinfo is not None else v.replace(tzinfo=zone)
+        if k == "timestamp":
+            return lambda v: v if v is None or v.tzinfo is None else v.astimezone(UTC).replace(tzinfo=None)
+        if k == "binary":
+            return lambda v: v if v is None or isinstance(v, bytes) else bytes(v)
+        return None
+
+    def _copy_type(self, c: Column) -> str | None:
+        if c.native == "jsonb":
+            return "bytea"
+        if c.native == "json":
+            return "text"
+        if c.native.startswith("?") or not c.native:
+            return None
+        return c.native
+
+    def load(self, conn: Any, table: str, columns: Sequence[Column], batches: Iterable[list[Row]]) -> int:
+        cols = ", ".join(self.quote_ident(c.name) for c in columns)
+        types = [self._copy_type(c) for c in columns]
+        binary = all(t is not None for t in types)
+        n = 0
+        with conn.cursor() as cur:
+            fmt = " (FORMAT BINARY)" if binary else ""
+            with cur.copy(f"COPY {table} ({cols}) FROM STDIN{fmt}") as cp:
+                if binary:
+                    cp.set_types(types)
+                for batch in batches:
+                    for row in batch:
+                        cp.write_row(row)
+                    n += len(batch)
+        return n
+
+    def update_from_stage_sql(
+        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> str | None:
+        vals = [c for c in columns if c not in keys]
+        if not vals:
+            return None
+        q = self.quote_ident
+        sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in vals)
+        tv = ", ".join(f"t.{q(c)}" for c in vals)
+        sv = ", ".join(f"s.{q(c)}" for c in vals)
+        return (
+            f"UPDATE {target} AS t SET {sets} FROM {stage} AS s WHERE {self._key_match('t', 's', keys)} "
+            f"AND ROW({tv}) IS DISTINCT FROM ROW({sv})"
+        )
+
+    def delete_missing_sql(self, target: str, stage: str, keys: Sequence[str]) -> str:
+        return (
+            f"DELETE FROM {target} AS t WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {stage} s WHERE {self._key_match('s', 't', keys)})"
+        )
+
+    def classify(self, exc: BaseException) -> str | None:
+        import psycopg
+
+        if not isinstance(exc, psycopg.Error):
+            return None
+        state = getattr(exc, "sqlstate", None) or ""
+        if state == "57014":
+            return "interrupted"
+        if state[:2] in ("08", "53") or state in ("40001", "40P01", "55P03", "57P01", "57P02", "57P03"):
+            return "transient"
+        if not state and isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+            return "transient"
+        return "terminal"
+
+    def error_text(self, exc: BaseException) -> str:
+        diag = getattr(exc, "diag", None)
+        primary = getattr(diag, "message_primary", None) if diag else None
+        text = primary or super().error_text(exc)
+        col = getattr(diag, "column_name", None) if diag else None
+        return f"{text} (column '{col}')" if col else text
