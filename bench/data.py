@@ -1,0 +1,200 @@
+"""The benchmark table: DDL per kind, fast generation of N rows, and the 1% change for incremental runs.
+
+Every kind holds the same values (the formulas below are written once per engine): a bigint key and eight
+mixed-type columns with NULLs, unicode text and fractional timestamps, plus ``updated_at`` as the
+incremental check column. Values are in the past so a run's watermark rule never hides them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bench.endpoints import Endpoint, Kind
+
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "qty",
+    "amount",
+    "ratio",
+    "label",
+    "flag",
+    "created_at",
+    "day",
+    "updated_at",
+)
+
+_TYPES: dict[Kind, tuple[str, ...]] = {
+    "postgres": (
+        "bigint PRIMARY KEY",
+        "integer",
+        "numeric(12,2)",
+        "double precision",
+        "varchar(64)",
+        "boolean",
+        "timestamp",
+        "date",
+        "timestamp NOT NULL",
+    ),
+    "mariadb": (
+        "BIGINT PRIMARY KEY",
+        "INT",
+        "DECIMAL(12,2)",
+        "DOUBLE",
+        "VARCHAR(64)",
+        "BOOLEAN",
+        "DATETIME(6)",
+        "DATE",
+        "DATETIME(6) NOT NULL",
+    ),
+    "sqlite": (
+        "INTEGER PRIMARY KEY",
+        "INTEGER",
+        "NUMERIC(12,2)",
+        "DOUBLE",
+        "VARCHAR(64)",
+        "BOOLEAN",
+        "TIMESTAMP",
+        "DATE",
+        "TIMESTAMP NOT NULL",
+    ),
+}
+
+_PG_INSERT = """
+INSERT INTO {t} SELECT
+  g,
+  CASE WHEN g % 17 = 0 THEN NULL ELSE (g * 7919) % 100000 - 50000 END,
+  CASE WHEN g % 23 = 0 THEN NULL ELSE ((g * 104729) % 200000000 - 100000000) / 100.0 END,
+  CASE WHEN g % 29 = 0 THEN NULL ELSE g::float8 / 7 END,
+  CASE WHEN g % 31 = 0 THEN NULL
+       ELSE CASE WHEN g % 11 = 0 THEN 'Ärger-' ELSE 'item-' END || g || '-' || md5(g::text) END,
+  CASE WHEN g % 37 = 0 THEN NULL ELSE g % 3 = 0 END,
+  CASE WHEN g % 41 = 0 THEN NULL ELSE timestamp '2020-01-01' + g * interval '1500 milliseconds' END,
+  date '2000-01-01' + (g % 20000)::int,
+  timestamp '2021-01-01' + g * interval '1 second'
+FROM generate_series(1::bigint, {n}) AS g
+"""
+
+_MY_INSERT = """
+INSERT INTO {t} SELECT
+  g,
+  CASE WHEN g % 17 = 0 THEN NULL ELSE (g * 7919) % 100000 - 50000 END,
+  CASE WHEN g % 23 = 0 THEN NULL ELSE ((g * 104729) % 200000000 - 100000000) / 100 END,
+  CASE WHEN g % 29 = 0 THEN NULL ELSE CAST(g AS DOUBLE) / 7 END,
+  CASE WHEN g % 31 = 0 THEN NULL
+       ELSE CONCAT(CASE WHEN g % 11 = 0 THEN 'Ärger-' ELSE 'item-' END, g, '-', MD5(g)) END,
+  CASE WHEN g % 37 = 0 THEN NULL ELSE g % 3 = 0 END,
+  CASE WHEN g % 41 = 0 THEN NULL
+       ELSE TIMESTAMP'2020-01-01 00:00:00' + INTERVAL (g * 1500000) MICROSECOND END,
+  DATE'2000-01-01' + INTERVAL (g % 20000) DAY,
+  TIMESTAMP'2021-01-01 00:00:00' + INTERVAL g SECOND
+FROM (SELECT CAST(seq AS SIGNED) AS g FROM seq_{lo}_to_{hi}) AS s
+"""
+
+_T0 = datetime(2020, 1, 1)
+_T1 = datetime(2021, 1, 1)
+_D0 = date(2000, 1, 1)
+
+
+def sqlite_ts(value: datetime) -> str:
+    """SQLite has no timestamp type: store the fixed-width text form SQLAlchemy uses (sorts correctly)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_rows(lo: int, hi: int) -> Iterator[tuple[Any, ...]]:
+    for g in range(lo, hi + 1):
+        yield (
+            g,
+            None if g % 17 == 0 else (g * 7919) % 100000 - 50000,
+            # NUMERIC affinity stores this as REAL; the checksum compares it at scale 2.
+            None if g % 23 == 0 else f"{((g * 104729) % 200000000 - 100000000) / 100:.2f}",
+            None if g % 29 == 0 else g / 7,
+            None
+            if g % 31 == 0
+            else f"{'Ärger-' if g % 11 == 0 else 'item-'}{g}-{hashlib.md5(str(g).encode()).hexdigest()}",
+            None if g % 37 == 0 else int(g % 3 == 0),
+            None if g % 41 == 0 else sqlite_ts(_T0 + timedelta(milliseconds=1500 * g)),
+            (_D0 + timedelta(days=g % 20000)).isoformat(),
+            sqlite_ts(_T1 + timedelta(seconds=g)),
+        )
+
+
+def create_table_sql(kind: Kind, table: str) -> str:
+    cols = ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, _TYPES[kind], strict=True))
+    suffix = " ENGINE=InnoDB" if kind == "mariadb" else ""
+    return f"CREATE TABLE {table} ({cols}){suffix}"
+
+
+def create_table(ep: Endpoint, table: str) -> None:
+    """(Re)create an empty benchmark-shaped table (source, or a peer's destination)."""
+    conn = ep.connect()
+    try:
+        cur = conn.cursor()
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute(create_table_sql(ep.kind, table))
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def generate(ep: Endpoint, table: str, rows: int) -> None:
+    """Create ``table`` and fill it with ``rows`` rows, server-side where the engine can."""
+    create_table(ep, table)
+    conn = ep.connect()
+    try:
+        cur = conn.cursor()
+        if ep.kind == "postgres":
+            cur.execute(_PG_INSERT.format(t=table, n=rows))
+            conn.commit()
+            conn.autocommit = True
+            cur.execute(f"VACUUM ANALYZE {table}")
+        elif ep.kind == "mariadb":
+            step = 1_000_000  # keeps each INSERT ... SELECT's undo log moderate
+            for lo in range(1, rows + 1, step):
+                cur.execute(_MY_INSERT.format(t=table, lo=lo, hi=min(lo + step - 1, rows)))
+                conn.commit()
+            cur.execute(f"ANALYZE TABLE {table}")
+            cur.fetchall()
+        else:
+            ph = ", ".join("?" * len(COLUMNS))
+            gen = _sqlite_rows(1, rows)
+            cur.executemany(f"INSERT INTO {table} VALUES ({ph})", gen)
+            conn.commit()
+    finally:
+        conn.close()
+
+
+def change_one_percent(ep: Endpoint, table: str, when: datetime) -> int:
+    """Update every 100th row (``id % 100 = 7``): new amount and label, ``updated_at = when``.
+
+    :param when: naive UTC timestamp, after the full load's run start and before the incremental run
+    :return: number of rows changed
+    """
+    conn = ep.connect()
+    try:
+        cur = conn.cursor()
+        if ep.kind == "postgres":
+            cur.execute(
+                f"UPDATE {table} SET amount = amount + 1, label = 'upd-' || id, updated_at = %s "
+                "WHERE id %% 100 = 7",
+                (when,),
+            )
+        elif ep.kind == "mariadb":
+            cur.execute(
+                f"UPDATE {table} SET amount = amount + 1, label = CONCAT('upd-', id), updated_at = %s "
+                "WHERE id %% 100 = 7",
+                (when,),
+            )
+        else:
+            cur.execute(
+                f"UPDATE {table} SET amount = amount + 1, label = 'upd-' || id, updated_at = ? "
+                "WHERE id % 100 = 7",
+                (sqlite_ts(when),),
+            )
+        changed = int(cur.rowcount)
+        conn.commit()
+        return changed
+    finally:
+        conn.close()

@@ -1,0 +1,261 @@
+"""The benchmark's phases: generate → full loads (all contenders) → 1% change → incremental → memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import data
+from bench.contenders import Result, run_worker
+from bench.endpoints import PG_HOST, PG_PORT, PG_USER, SHORT, Endpoint, Kind, Workspace
+from bench.verify import Checksum, checksum, verify
+
+SRC_TABLE = "bench_rows"
+SRC_TABLE_4X = "bench_rows_4x"
+LOG_DIR = Path(__file__).resolve().parent / "results" / "logs"
+
+
+@dataclass
+class Options:
+    """What to run; see ``python -m bench --help``."""
+
+    rows: int
+    pairs: list[tuple[Kind, Kind]]
+    peers: bool = True
+    peer_rows: int | None = None
+    memory_pairs: list[tuple[Kind, Kind]] = field(default_factory=list)
+    gt_commit_every: int = 1000
+    batch_size: int | None = None
+    timeout: float = 3600.0
+    keep: bool = False
+
+
+def pair_name(pair: tuple[Kind, Kind]) -> str:
+    return f"{pair[0]}->{pair[1]}"
+
+
+def _say(msg: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
+
+
+class Bench:
+    """Holds the run's databases, expected checksums and results."""
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        self.ws = Workspace(keep=opts.keep)
+        self.results: list[Result] = []
+        self.notes: list[str] = []
+        self.src: dict[Kind, Endpoint] = {}
+        self.dst: dict[Kind, Endpoint] = {}
+        self.expected: dict[tuple[Kind, str], Checksum] = {}
+        self.timings: dict[str, float] = {}
+        # other work on the machine skews every number: recorded with the results
+        self.load_average: list[tuple[float, float, float]] = []
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.airflow_home = os.path.join(self.ws.tmpdir, "airflow_home")
+
+    # ---- setup -------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        kinds_src = sorted({s for s, _ in self.opts.pairs})
+        kinds_dst = sorted({d for _, d in self.opts.pairs})
+        for k in kinds_src:
+            self.src[k] = self.ws.create(k, "src")
+        for k in kinds_dst:
+            self.dst[k] = self.ws.create(k, "dst")
+        for k, ep in self.src.items():
+            t0 = time.perf_counter()
+            data.generate(ep, SRC_TABLE, self.opts.rows)
+            self.timings[f"generate_{k}"] = time.perf_counter() - t0
+            _say(f"generated {self.opts.rows:,} rows in {k} in {self.timings[f'generate_{k}']:.1f}s")
+            self._expect(k, "full")
+
+    def _expect(self, kind: Kind, state: str, table: str = SRC_TABLE, max_id: int | None = None) -> Checksum:
+        key = (kind, state)
+        if key not in self.expected:
+            t0 = time.perf_counter()
+            self.expected[key] = checksum(self.src[kind], table, max_id)
+            self.timings[f"checksum_{kind}_{state}"] = time.perf_counter() - t0
+        return self.expected[key]
+
+    # ---- one contender -----------------------------------------------------------------------------
+    def _run(
+        self,
+        pair: tuple[Kind, Kind],
+        contender: str,
+        phase: str,
+        dst_table: str,
+        expected: Checksum,
+        spec_extra: dict[str, Any],
+        env_extra: dict[str, str] | None = None,
+        rows: int | None = None,
+        max_id: int | None = None,
+    ) -> Result:
+        s, d = pair
+        spec = {
+            "contender": contender,
+            "phase": phase,
+            "query_id": f"{SHORT[s]}_to_{SHORT[d]}",
+            "src_table": spec_extra.pop("src_table", SRC_TABLE),
+            "dst_table": dst_table,
+            "columns": list(data.COLUMNS),
+            **spec_extra,
+        }
+        env = {
+            "AIRFLOW_HOME": self.airflow_home,
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            **(env_extra or {}),
+        }
+        res = Result(pair_name(pair), contender, phase, rows if rows is not None else expected.rows)
+        out = run_worker(spec, env, self.opts.timeout, LOG_DIR)
+        res.wall_seconds = round(out.get("wall_seconds", 0.0), 2)
+        if out.get("maxrss_kb"):
+            res.peak_rss_mb = round(out["maxrss_kb"] / 1024, 1)
+        if out.get("summary"):
+            res.summary = out["summary"]
+            res.mode = str(out["summary"].get("mode", ""))
+        if not out.get("ok"):
+            res.status, res.error = "FAILED", str(out.get("error"))
+        else:
+            problems = verify(self.dst[d], dst_table, expected, max_id)
+            if problems:
+                res.status, res.error = "FAILED", "wrong result: " + "; ".join(problems)
+            else:
+                res.seconds = round(float(out["seconds"]), 3)
+        self.results.append(res)
+        if res.ok:
+            _say(
+                f"{phase:<11} {res.pair:<18} {contender:<16} {res.rows:>10,} rows {res.seconds:>8.2f}s "
+                f"{res.rows_per_s or 0:>10,.0f} rows/s {res.peak_rss_mb or 0:>7.0f} MB"
+            )
+        else:
+            _say(f"{phase:<11} {res.pair:<18} {contender:<16} FAILED: {res.error}")
+        return res
+
+    def _as_spec(self, pair: tuple[Kind, Kind], src_table: str = SRC_TABLE) -> dict[str, Any]:
+        plan_options = {"batch_size": self.opts.batch_size} if self.opts.batch_size else {}
+        return {
+            "src_url": self.src[pair[0]].url,
+            "dst_url": self.dst[pair[1]].url,
+            "src_table": src_table,
+            "check_columns": ["updated_at"],
+            "plan_options": plan_options,
+        }
+
+    # ---- phases ------------------------------------------------------------------------------------
+    def full_loads(self) -> None:
+        for pair in self.opts.pairs:
+            s = pair[0]
+            exp = self._expect(s, "full")
+            self._run(pair, "airflow_sync", "full", f"from_{SHORT[s]}_as", exp, self._as_spec(pair))
+            if self.opts.peers:
+                self._generic_transfer(pair)
+                if pair == ("postgres", "postgres"):
+                    self._psql_pipe(pair)
+
+    def _generic_transfer(self, pair: tuple[Kind, Kind]) -> None:
+        s, d = pair
+        table = f"from_{SHORT[s]}_gt"
+        data.create_table(self.dst[d], table)  # GenericTransfer does not create tables
+        cap = self.opts.peer_rows if self.opts.peer_rows and self.opts.peer_rows < self.opts.rows else None
+        exp = self._expect(s, f"first_{cap}", max_id=cap) if cap else self._expect(s, "full")
+        bool_fix = s != d and (d == "postgres" or (s, d) == ("postgres", "sqlite"))
+        spec = {
+            "dst_kind": d,
+            "insert_args": {"executemany": True, "commit_every": self.opts.gt_commit_every},
+            "bool_fix": bool_fix,
+            "max_id": cap,
+        }
+        env = {
+            "AIRFLOW_CONN_BENCH_SRC": json.dumps(self.src[s].airflow_connection()),
+            "AIRFLOW_CONN_BENCH_DST": json.dumps(self.dst[d].airflow_connection()),
+        }
+        res = self._run(pair, "generic_transfer", "full", table, exp, spec, env, max_id=cap)
+        if bool_fix:
+            res.notes.append(
+                "needs a rows_processor converting booleans (added; it fails or corrupts without)"
+            )
+        if cap:
+            res.extrapolated_from = cap
+            res.notes.append(f"ran on the first {cap:,} rows; rows/s taken as the rate at {self.opts.rows:,}")
+
+    def _psql_pipe(self, pair: tuple[Kind, Kind]) -> None:
+        table = "from_pg_pipe"
+        data.create_table(self.dst["postgres"], table)
+        spec = {
+            "pg_host": PG_HOST,
+            "pg_port": PG_PORT,
+            "pg_user": PG_USER,
+            "src_db": self.src["postgres"].database,
+            "dst_db": self.dst["postgres"].database,
+        }
+        self._run(pair, "psql_pipe", "full", table, self._expect("postgres", "full"), spec)
+
+    def incremental(self) -> None:
+        full_ok = {
+            r.pair for r in self.results if r.contender == "airflow_sync" and r.phase == "full" and r.ok
+        }
+        when = datetime.now(UTC).replace(tzinfo=None)
+        for k, ep in self.src.items():
+            changed = data.change_one_percent(ep, SRC_TABLE, when)
+            _say(f"changed {changed:,} rows ({changed / self.opts.rows:.1%}) in {k}")
+            self._expect(k, "changed")
+        for pair in self.opts.pairs:
+            s, _ = pair
+            if pair_name(pair) not in full_ok:
+                res = Result(pair_name(pair), "airflow_sync", "incremental", self.opts.rows, status="FAILED")
+                res.error = "skipped: the full load before it failed"
+                self.results.append(res)
+                continue
+            self._run(
+                pair,
+                "airflow_sync",
+                "incremental",
+                f"from_{SHORT[s]}_as",
+                self._expect(s, "changed"),
+                self._as_spec(pair),
+            )
+
+    def memory(self) -> None:
+        n4 = 4 * self.opts.rows
+        done: set[Kind] = set()
+        for pair in self.opts.memory_pairs:
+            s, _ = pair
+            if s not in done:
+                t0 = time.perf_counter()
+                data.generate(self.src[s], SRC_TABLE_4X, n4)
+                _say(f"generated {n4:,} rows in {s} in {time.perf_counter() - t0:.1f}s (memory phase)")
+                self._expect(s, "4x", table=SRC_TABLE_4X)
+                done.add(s)
+            self._run(
+                pair,
+                "airflow_sync",
+                "memory-4x",
+                f"from_{SHORT[s]}_as4x",
+                self._expect(s, "4x"),
+                self._as_spec(pair, SRC_TABLE_4X),
+            )
+
+    def run(self) -> None:
+        """All phases; a phase that breaks (e.g. a service down) is recorded and ends the run."""
+        self.load_average.append(os.getloadavg())
+        phases = [self.setup, self.full_loads, self.incremental]
+        if self.opts.memory_pairs:
+            phases.append(self.memory)
+        try:
+            for phase in phases:
+                try:
+                    phase()
+                except Exception as exc:
+                    msg = f"phase {phase.__name__} aborted: {type(exc).__name__}: {exc}".splitlines()[0]
+                    self.notes.append(msg)
+                    _say(msg)
+                    break
+        finally:
+            self.load_average.append(os.getloadavg())
+            self.ws.close()
