@@ -254,3 +254,67 @@ def test_pre_job_cancel_job_skips_the_queries(dbs):
     _, states = run(job)
     assert states[job.query_task_ids()[0]] == "skipped"
     assert states["post_job"] == "success"
+
+
+#: what the PreJob python function below saw, inside the running task
+SEEN: dict[str, object] = {}
+
+
+def record_pre_job(job: dict, summary: dict) -> None:
+    """PreJob ``python:`` target: runs inside the task, under the Task SDK supervisor."""
+    from airflow_sync.jobs import store
+    from airflow_sync.jobs.connections import under_supervisor
+
+    SEEN.update(
+        job=job["JobName"],
+        summary=dict(summary),
+        supervised=under_supervisor(),
+        listed=[j.name for j in store.list_jobs()],
+        parse=[key for key, _ in store.load_raw_for_parsing()],
+    )
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    """A real HTTP server on loopback behind the ``hook_http`` connection; records request bodies."""
+    import http.server
+    import threading
+
+    received: list[tuple[str, dict]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, json.loads(body)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    conn = {"conn_type": "http", "host": "127.0.0.1", "port": server.server_port, "schema": "http"}
+    monkeypatch.setenv("AIRFLOW_CONN_HOOK_HTTP", json.dumps(conn))
+    yield received
+    server.shutdown()
+    server.server_close()
+
+
+def test_pre_job_python_reads_the_store_through_the_task_sdk_and_post_job_calls_a_webhook(dbs, webhook):
+    job = store_job(
+        "dt_hooks",
+        "REPLICATE [hook_orders] SELECT * FROM [orders]",
+        PreJob=f"python: {__name__}:record_pre_job",
+        PostJob="http: POST hook_http /hooks/sync",
+    )
+    dr, states = run(job)
+    assert dr.state == "success", states
+    assert SEEN["job"] == "dt_hooks" and SEEN["supervised"] is True
+    assert SEEN["summary"]["run_id"] == dr.run_id
+    assert "dt_hooks" in SEEN["listed"] and "airflow_sync.job.dt_hooks" in SEEN["parse"]
+    ((path, body),) = webhook
+    assert path == "/hooks/sync"
+    assert body["job_name"] == "dt_hooks" and body["status"] == "SUCCESS"
+    assert body["queries"][0]["records_affected"] == 100
