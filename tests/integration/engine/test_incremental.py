@@ -1,0 +1,48 @@
+"""Incremental mode against real servers: aware (timestamptz) and naive check columns, upsert by key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from airflow_sync.engine.plan import ReplicationPlan
+from airflow_sync.engine.replicate import run_replication
+from airflow_sync.jobs.statement import TableRef
+from tests.integration.engine.conftest import get_backend
+
+CHECK = {"postgresql": "timestamptz", "mysql": "DATETIME(6)", "sqlite": "DATETIME"}
+
+
+@pytest.mark.parametrize(
+    ("src_name", "dst_name"), [("postgresql", "mysql"), ("mysql", "postgresql"), ("postgresql", "postgresql")]
+)
+def test_incremental_runs_upsert_changes_and_store_the_watermark_with_the_data(request, src_name, dst_name):
+    src = get_backend(request, src_name)
+    dst = get_backend(request, dst_name)
+    s, t = f"inc_{src_name}", f"inc_{src_name}_to_{dst_name}"
+    src.run(f"DROP TABLE IF EXISTS {s}", f"CREATE TABLE {s} (id INTEGER PRIMARY KEY, v VARCHAR(10), "
+                                            f"modified {CHECK[src_name]})")  # fmt: skip
+    dst.run(f"DROP TABLE IF EXISTS {t}")
+    old = datetime(2024, 3, 31, 0, 30, tzinfo=UTC)
+    aware = src_name == "postgresql"
+    stamps = [old + timedelta(hours=i) for i in range(20)]
+    rows = [(i, f"v{i}", ts if aware else ts.replace(tzinfo=None)) for i, ts in enumerate(stamps)]
+    src.many(f"INSERT INTO {s} VALUES (%s, %s, %s)", rows)
+    plan = ReplicationPlan(job_name="inc", query_id=t, source=TableRef((s,)), destination=t, batch_size=6)
+    first = run_replication(plan, src.url, dst.url)
+    assert first.mode == "incremental" and first.rows_inserted == 20 and first.batches == 4
+    if aware:
+        assert datetime.fromisoformat(first.watermark_after).tzinfo is not None
+
+    recent = datetime.now(UTC) - timedelta(minutes=1)
+    value = recent if aware else (recent.astimezone().replace(tzinfo=None))
+    src.run(f"UPDATE {s} SET v = 'upd', modified = %s WHERE id = 5", params=(value,))
+    src.run(f"INSERT INTO {s} VALUES (100, 'new', %s)", params=(value,))
+    second = run_replication(plan, src.url, dst.url)
+    assert (second.rows_read, second.rows_inserted, second.rows_updated) == (2, 1, 1)
+    assert dst.rows(f"SELECT id, v FROM {t} ORDER BY id") == src.rows(f"SELECT id, v FROM {s} ORDER BY id")
+    state = dst.rows(
+        "SELECT watermark FROM _airflow_sync_state WHERE job = 'inc' AND " + dst.q("query") + f" = '{t}'"
+    )
+    assert state == [(second.watermark_after,)]
