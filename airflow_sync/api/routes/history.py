@@ -46,13 +46,28 @@ def _job_param(request: Request) -> str | None:
     return None
 
 
-def _odata(request: Request, *, only_filter: bool = False) -> Any:
+#: field types for $filter/$orderby: numbers and instants compare as such, not as text
+SCHEMA = {
+    "Id": "int",
+    "RunId": "string",
+    "JobId": "string",
+    "JobName": "string",
+    "RunStartDate": "datetime",
+    "RunEndDate": "datetime",
+    "Status": "string",
+    "Details": "string",
+    "Runtime": "string",
+    "RecordsAffected": "int",
+    "RunType": "string",
+    "LogFile": "string",
+    "InstanceId": "string",
+}
+
+
+def _odata(request: Request) -> Any:
     from airflow_sync.api.odata import parse_odata
 
-    params = {k: v for k, v in request.query_params.items() if k.startswith("$")}
-    if only_filter:
-        params = {k: v for k, v in params.items() if k == "$filter"}
-    return parse_odata(params)
+    return parse_odata({k: v for k, v in request.query_params.items() if k.startswith("$")}, schema=SCHEMA)
 
 
 @router.get(
@@ -61,13 +76,13 @@ def _odata(request: Request, *, only_filter: bool = False) -> Any:
     responses={200: {"model": HistoryCollectionResponse}, **error_docs(400, 401, 403)},
 )
 async def list_history(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    from airflow_sync.api.odata import apply_odata
+    from airflow_sync.api.odata import apply_odata, filter_rows
 
-    query = _odata(request)
+    query = _odata(request)  # bad options are a 400 before any DB work
     rows = await run_db(_rows, principal, _job_param(request))
     result = envelope(request, "history", apply_odata(rows, query))
-    if str(request.query_params.get("$count", "")).lower() == "true":
-        result["@odata.count"] = len(apply_odata(rows, _odata(request, only_filter=True)))
+    if query.count:
+        result["@odata.count"] = len(filter_rows(rows, query))
     return result
 
 
@@ -78,10 +93,11 @@ async def list_history(request: Request, principal: CurrentPrincipal) -> dict[st
     responses=error_docs(400, 401, 403),
 )
 async def count_history(request: Request, principal: CurrentPrincipal) -> PlainTextResponse:
-    from airflow_sync.api.odata import apply_odata
+    from airflow_sync.api.odata import filter_rows
 
+    query = _odata(request)
     rows = await run_db(_rows, principal, _job_param(request))
-    return PlainTextResponse(str(len(apply_odata(rows, _odata(request, only_filter=True)))))
+    return PlainTextResponse(str(len(filter_rows(rows, query))))
 
 
 @router.get(

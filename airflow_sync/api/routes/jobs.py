@@ -60,24 +60,14 @@ async def list_jobs(request: Request, principal: CurrentPrincipal) -> dict[str, 
     single = _query_job_name(request)
     if single is not None:
         return entity(request, "jobs", await run_db(_one_entity, single, principal))
-    from airflow_sync.api.odata import apply_odata, parse_odata
+    from airflow_sync.api.odata import apply_odata, filter_rows, parse_odata
 
     query = parse_odata(_odata_params(request))
     rows = await run_db(_visible_entities, principal)
     result = envelope(request, "jobs", apply_odata(rows, query))
-    if str(request.query_params.get("$count", "")).lower() == "true":
-        result["@odata.count"] = len(apply_odata(rows, _unpaged(query)))
+    if query.count:
+        result["@odata.count"] = len(filter_rows(rows, query))
     return result
-
-
-def _unpaged(query: Any) -> Any:
-    """The same OData query without $top/$skip/$select (for ``$count=true``)."""
-    import dataclasses
-
-    if dataclasses.is_dataclass(query):
-        changes = {f: None for f in ("top", "skip") if hasattr(query, f)}
-        return dataclasses.replace(query, **changes)
-    return query
 
 
 @router.get(
@@ -87,11 +77,11 @@ def _unpaged(query: Any) -> Any:
     responses=error_docs(400, 401),
 )
 async def count_jobs(request: Request, principal: CurrentPrincipal) -> PlainTextResponse:
-    from airflow_sync.api.odata import apply_odata, parse_odata
+    from airflow_sync.api.odata import filter_rows, parse_odata
 
-    params = {k: v for k, v in _odata_params(request).items() if k == "$filter"}
+    query = parse_odata(_odata_params(request))
     rows = await run_db(_visible_entities, principal)
-    return PlainTextResponse(str(len(apply_odata(rows, parse_odata(params)))))
+    return PlainTextResponse(str(len(filter_rows(rows, query))))
 
 
 @router.get(
