@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
@@ -27,6 +27,8 @@ PRE_JOB = "pre_job"
 POST_JOB = "post_job"
 #: XCom key under which a failed query task leaves its error text for post_job
 ERROR_KEY = "error"
+#: a scheduled run starting later than this after its tick waited behind another run (see overlapped_tick)
+SCHEDULE_GRACE = timedelta(seconds=60)
 
 
 def log_level(verbosity: int) -> int:
@@ -218,6 +220,10 @@ class JobEventOperator(_JobTask):
         from airflow_sync.dags.event_runner import run_event
 
         job = self.load_job(context)
+        late = overlapped_tick(context.get("dag_run"))
+        if late:
+            self.log.info("Skipping this run: %s", late)
+            return {"cancel_job": True, "env": {}, "skipped_tick": late}
         summary = {
             "job_name": job.name,
             "job_id": job.job_id,
@@ -244,6 +250,11 @@ class JobEventOperator(_JobTask):
         except JobNotFoundError:
             self.log.warning("job %s no longer exists; nothing to report to", self.job_name)
             return {}
+        pre = context["ti"].xcom_pull(task_ids=PRE_JOB) or {}
+        if pre.get("skipped_tick"):
+            # a tick that fell during another run is not a run (CData Sync skips it): no PostJob, no mail
+            self.log.info("Schedule tick skipped (%s); nothing to report", pre["skipped_tick"])
+            return {"status": "SKIPPED", "reason": pre["skipped_tick"]}
         summary = self._collect(context, job)
         logger = job_logger(job.name, self.task_id, job.verbosity)
         error: BaseException | None = None
@@ -305,6 +316,30 @@ class JobEventOperator(_JobTask):
             pre_job=query_status(pre_state),
             queries=outcomes,
         )
+
+
+def overlapped_tick(dag_run: Any, *, grace: timedelta = SCHEDULE_GRACE) -> str | None:
+    """Why a scheduled run must not replicate, or None.
+
+    CData Sync skips a schedule tick that falls while the job is still running. Airflow
+    (``max_active_runs=1``, ``catchup=False``) instead creates the run for the latest missed tick once the
+    running one ends. Such a run starts well after its tick; it then skips its queries (and its PostJob and
+    notifications), so overlapping ticks never pile up behind a long run. Manual runs always run.
+
+    :param dag_run: the run (Task SDK ``DagRun``)
+    :param grace: how late a scheduled run may start and still count as on time (scheduler latency)
+    """
+    run_type = getattr(dag_run, "run_type", None)
+    if getattr(run_type, "value", run_type) != "scheduled":
+        return None
+    tick = getattr(dag_run, "run_after", None) or getattr(dag_run, "logical_date", None)
+    started = getattr(dag_run, "start_date", None)
+    if tick is None or started is None or started - tick <= grace:
+        return None
+    return (
+        f"the schedule tick at {tick.isoformat()} fell while an earlier run of this job was still going "
+        f"(this run could only start at {started.isoformat()})"
+    )
 
 
 def _trigger(dag_id: str, conf: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC
 
 import pytest
 
@@ -152,3 +153,22 @@ def test_notification_rules():
     assert (
         "replicate_orders" in body and "no such table &lt;x&gt;" in body and "1 of 1 queries failed" in body
     )
+
+
+def test_a_scheduled_run_that_waited_behind_another_run_skips_its_tick():
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    from airflow.utils.types import DagRunType
+
+    from airflow_sync.dags.operators import overlapped_tick
+
+    tick = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
+
+    def run(kind, delay):
+        return SimpleNamespace(run_type=kind, run_after=tick, logical_date=tick, start_date=tick + delay)
+
+    assert overlapped_tick(run(DagRunType.SCHEDULED, timedelta(seconds=3))) is None  # on time
+    reason = overlapped_tick(run(DagRunType.SCHEDULED, timedelta(minutes=12)))
+    assert reason is not None and "2026-01-01T02:00:00+00:00" in reason
+    assert overlapped_tick(run(DagRunType.MANUAL, timedelta(hours=5))) is None  # manual runs always run
