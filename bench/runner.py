@@ -116,6 +116,7 @@ class Bench:
         res.wall_seconds = round(out.get("wall_seconds", 0.0), 2)
         if out.get("maxrss_kb"):
             res.peak_rss_mb = round(out["maxrss_kb"] / 1024, 1)
+        res.notes += out.get("notes", [])
         if out.get("summary"):
             res.summary = out["summary"]
             res.mode = str(out["summary"].get("mode", ""))

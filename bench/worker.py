@@ -79,7 +79,13 @@ def _generic_transfer(spec: dict[str, Any]) -> dict[str, Any]:
     _ = (op.source_hook, op.destination_hook)
     t0 = time.perf_counter()
     op.execute(context={})  # type: ignore[arg-type]
-    return {"seconds": time.perf_counter() - t0}
+    result: dict[str, Any] = {"seconds": time.perf_counter() - t0}
+    if "mysql.connector" in sys.modules:
+        import mysql.connector
+
+        cext = "C extension" if mysql.connector.HAVE_CEXT else "pure Python (no C extension)"
+        result["notes"] = [f"MySqlHook client mysql-connector-python {mysql.connector.__version__}, {cext}"]
+    return result
 
 
 def _psql_pipe(spec: dict[str, Any]) -> dict[str, Any]:
