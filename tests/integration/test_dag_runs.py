@@ -318,3 +318,30 @@ def test_pre_job_python_reads_the_store_through_the_task_sdk_and_post_job_calls_
     assert path == "/hooks/sync"
     assert body["job_name"] == "dt_hooks" and body["status"] == "SUCCESS"
     assert body["queries"][0]["records_affected"] == 100
+
+
+def test_cdata_post_job_sends_mail_and_starts_another_job(dbs, smtp_sink):
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    target = store_job("dt_target", "REPLICATE [target_orders] SELECT * FROM [orders]")
+    job = store_job(
+        "dt_chain",
+        "REPLICATE [chain_orders] SELECT * FROM [orders]",
+        PostJob=(
+            '<api:call op="sendEmail"><api:set attr="To" value="team@example.com"/>'
+            '<api:set attr="Subject" value="chain done"/><api:set attr="Message" value="see the run"/>'
+            "</api:call>"
+            '<api:call op="executeJob"><api:set attr="JobName" value="dt_target"/></api:call>'
+        ),
+    )
+    dr, states = run(job)
+    assert dr.state == "success", states
+    (mail,) = smtp_sink.messages
+    assert mail.rcpt_tos == ["team@example.com"]
+    assert email.message_from_bytes(mail.content)["Subject"] == "chain done"
+    with create_session() as s:
+        (started,) = s.scalars(select(DagRun).where(DagRun.dag_id == target.dag_id())).all()
+        assert started.conf == {"job_version": target.version}
+        assert started.state == "queued"

@@ -172,3 +172,16 @@ def test_a_scheduled_run_that_waited_behind_another_run_skips_its_tick():
     reason = overlapped_tick(run(DagRunType.SCHEDULED, timedelta(minutes=12)))
     assert reason is not None and "2026-01-01T02:00:00+00:00" in reason
     assert overlapped_tick(run(DagRunType.MANUAL, timedelta(hours=5))) is None  # manual runs always run
+
+
+def test_on_kill_cancels_the_running_replication():
+    from airflow_sync.dags.operators import ReplicateOperator
+    from airflow_sync.engine.cancel import CancelToken
+
+    op = ReplicateOperator(task_id="replicate_orders", job_name="j", query_id="replicate_orders")
+    op.on_kill()  # nothing running yet: a no-op
+    token = op._token = CancelToken()
+    interrupted = []
+    token.register(lambda: interrupted.append(True))
+    op.on_kill()
+    assert token.cancelled and interrupted == [True]
