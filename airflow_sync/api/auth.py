@@ -51,7 +51,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 }
 
 #: action -> (method, DagAccessEntity name or None) passed to ``auth_manager.is_authorized_dag``
-JWT_CHECKS: dict[str, tuple[str, str | None]] = {
+JWT_CHECKS: dict[str, tuple[Literal["GET", "POST", "PUT", "DELETE"], str | None]] = {
     "read": ("GET", None),
     "edit": ("PUT", None),
     "run": ("POST", "RUN"),

@@ -443,13 +443,15 @@ def _check_fields(q: ODataQuery, known: set[str]) -> None:
             raise _bad("$orderby", f"unknown field {name!r}")
 
 
-def filter_rows(rows: Iterable[Mapping[str, Any]], q: ODataQuery, *, schema=None) -> list[dict[str, Any]]:
+def filter_rows(
+    rows: Iterable[Mapping[str, Any]], q: ODataQuery, *, schema: Mapping[str, FieldType] | None = None
+) -> list[dict[str, Any]]:
     """Rows matching ``$filter`` (before ordering, paging and ``$select``) — ``len()`` is ``$count``."""
-    rows = [dict(r) for r in rows]
+    copies = [dict(r) for r in rows]
     if q.filter is None:
-        return rows
+        return copies
     evaluator = _Evaluator(schema if schema is not None else q.schema)
-    return [r for r in rows if evaluator.truth(q.filter, r)]
+    return [r for r in copies if evaluator.truth(q.filter, r)]
 
 
 def apply_odata(
@@ -467,7 +469,11 @@ def apply_odata(
         _check_fields(q, set().union(*(r.keys() for r in result)))
     types = schema or {}
     for name, descending in reversed(q.orderby):  # stable sorts, last key first
-        result.sort(key=lambda r, n=name: _sort_key(_convert(r.get(n), types.get(n))), reverse=descending)
+
+        def key(row: dict[str, Any], n: str = name) -> tuple[int, Any]:
+            return _sort_key(_convert(row.get(n), types.get(n)))
+
+        result.sort(key=key, reverse=descending)
     result = result[q.skip :]
     if q.top is not None:
         result = result[: q.top]

@@ -150,6 +150,7 @@ def create_token(
     :raises TokenExistsError: an active token already has that name
     """
     from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
 
     from airflow_sync.db.models import ApiToken
 
@@ -173,7 +174,11 @@ def create_token(
                 created_by=created_by,
             )
         )
-        s.flush()
+        try:
+            s.flush()
+        except IntegrityError:
+            # a concurrent create of the same name won the unique constraint
+            raise TokenExistsError(f"A token named {name!r} already exists; revoke it first.") from None
     log.info("API token %r created with role %s", name, role)
     return secret
 

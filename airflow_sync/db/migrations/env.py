@@ -42,7 +42,9 @@ def run_migrations_online() -> None:
     with contextlib.ExitStack() as stack:
         connection = config.attributes.get("connection", None)
         if not connection:
-            connection = stack.enter_context(settings.engine.connect())
+            engine = settings.engine
+            assert engine is not None, "Airflow's ORM is not configured"
+            connection = stack.enter_context(engine.connect())
         context.configure(
             connection=connection,
             transaction_per_migration=True,
