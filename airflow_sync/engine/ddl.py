@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airflow_sync.engine.dialects.base import Dialect, same_family
@@ -71,15 +71,17 @@ def _reconcile(
 ) -> DestinationTable:
     missing = [c for c in source_columns if existing.column(c.name) is None]
     widen: list[Column] = []
+    longer: list[Column] = []  # longer strings: without AlterSchema, AutoTruncateStrings decides per value
     for c in source_columns:
         dc = existing.column(c.name)
-        if dc is None or (c.type.kind in ("string",) and dc.type.kind == "string"):
-            continue
-        if dc.type.kind == "text" and c.type.kind == "string":
+        if dc is None:
             continue
         w = widens(dc.type, c.type) if same_family(dc.type, c.type) or dc.type.kind == c.type.kind else None
-        if w is not None:
-            widen.append(Column(dc.name, w, dc.nullable))
+        if w is None:
+            continue
+        (longer if dc.type.kind == "string" else widen).append(Column(dc.name, w, dc.nullable))
+    if alter_schema:
+        widen += longer
     if not alter_schema and (missing or widen):
         parts = []
         if missing:
@@ -108,6 +110,12 @@ def _reconcile(
         assert refreshed is not None
         existing = refreshed
     cols = [existing.column(c.name) or c for c in source_columns]
+    # backends that cannot change a declared type (SQLite) store any value: treat the column as widened
+    wider = {c.name: c.type for c in widen}
+    cols = [
+        replace(c, type=wider[c.name]) if c.name in wider and widens(c.type, wider[c.name]) else c
+        for c in cols
+    ]
     pk = existing.primary_key or tuple(primary_key)
     # the merge key is named as the source output names, matched case-insensitively to the destination
     pk = tuple((existing.column(k) or Column(k, cols[0].type)).name for k in pk)

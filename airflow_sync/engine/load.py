@@ -164,30 +164,34 @@ class Run:
         size = max(1, self.plan.batch_size)
         t0 = time.monotonic()
         self._at("source", f"reading '{self.summary.source}'")
-        for raw in self.src_d.stream(self.src, sql, params, size):
-            self.token.check()
-            n = conv.batch_no + 1
-            if sq.check_index is not None:
-                m = batch_max(raw, sq.check_index, canon)
-                if m is not None:
-                    m = as_datetime(m) if not isinstance(m, int) else m
-                    self.max_seen = m if self.max_seen is None or m > self.max_seen else self.max_seen
-            rows = conv.convert(raw)
-            self.summary.rows_read += len(rows)
-            self.summary.batches += 1
-            self._at("destination", f"loading batch {n} into {into}")
-            t1 = time.monotonic()
-            yield rows
-            self.token.check()
-            _hook("batch")
-            now = time.monotonic()
-            self.detail(
-                "batch %d: %d rows in %.3f s (total %d)", n, len(rows), now - t1, self.summary.rows_read
-            )
-            if self.plan.verbosity == 2 and now - self._last_progress > 10:
-                self._last_progress = now
-                self.info("progress: %d rows in %.1f s", self.summary.rows_read, now - t0)
-            self._at("source", f"reading '{self.summary.source}' after batch {n}")
+        stream = self.src_d.stream(self.src, sql, params, size)
+        try:
+            for raw in self.src_d.stream(self.src, sql, params, size):
+                self.token.check()
+                n = conv.batch_no + 1
+                if sq.check_index is not None:
+                    m = batch_max(raw, sq.check_index, canon)
+                    if m is not None:
+                        m = as_datetime(m) if not isinstance(m, int) else m
+                        self.max_seen = m if self.max_seen is None or m > self.max_seen else self.max_seen
+                rows = conv.convert(raw)
+                self.summary.rows_read += len(rows)
+                self.summary.batches += 1
+                self._at("destination", f"loading batch {n} into {into}")
+                t1 = time.monotonic()
+                yield rows
+                self.token.check()
+                _hook("batch")
+                now = time.monotonic()
+                self.detail(
+                    "batch %d: %d rows in %.3f s (total %d)", n, len(rows), now - t1, self.summary.rows_read
+                )
+                if self.plan.verbosity == 2 and now - self._last_progress > 10:
+                    self._last_progress = now
+                    self.info("progress: %d rows in %.1f s", self.summary.rows_read, now - t0)
+                self._at("source", f"reading '{self.summary.source}' after batch {n}")
+        finally:
+            stream.close()  # type: ignore[attr-defined]
         self.summary.strings_truncated = conv.truncated
 
     def _converter(self, table: DestinationTable) -> RowConverter:
@@ -200,7 +204,16 @@ class Run:
 
     def _load(self, target: str, table: DestinationTable, sql: str, params: tuple[Any, ...]) -> int:
         conv = self._converter(table)
-        n = self.dst_d.load(self.dst, target, table.columns, self._batches(sql, params, conv, target))
+        label = (
+            f"'{table.name}'"
+            if target == self.dst_d.qualify(table.schema, table.name)
+            else (f"the staging table of '{table.name}'")
+        )
+        batches = self._batches(sql, params, conv, label)
+        try:
+            n = self.dst_d.load(self.dst, target, table.columns, batches)
+        finally:
+            batches.close()  # type: ignore[attr-defined]
         self.src_d.rollback(self.src) if self.src is not self.dst else None
         return n
 
@@ -370,8 +383,11 @@ class Run:
             auto_truncate=True,
         )
         self._at("source", f"reading the keys of '{self.summary.source}'")
-        batches = (conv.convert(b) for b in self.src_d.stream(self.src, sq.keys_sql(self.src_d), (), 10_000))
-        d.load(conn, stage, key_cols, batches)
+        stream = self.src_d.stream(self.src, sq.keys_sql(self.src_d), (), 10_000)
+        try:
+            d.load(conn, stage, key_cols, (conv.convert(b) for b in stream))
+        finally:
+            stream.close()  # type: ignore[attr-defined]
         self.src_d.rollback(self.src) if self.src is not conn else None
         self._at("destination", f"deleting vanished keys from '{table.name}'")
         self.summary.rows_deleted += max(0, d.execute(conn, d.delete_missing_sql(target, stage, keys)))

@@ -187,7 +187,8 @@ class Dialect:
                     break
                 yield rows
         finally:
-            cur.close()
+            with contextlib.suppress(Exception):  # the connection may already be closed
+                cur.close()
 
     def select_column(self, column: Column) -> str:
         """How to read a source column (e.g. a cast to text for types the engine does not model)."""

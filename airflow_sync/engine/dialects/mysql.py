@@ -8,6 +8,7 @@ atomic ``RENAME TABLE``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -265,7 +266,8 @@ class MySQLDialect(Dialect):
                     break
                 yield list(rows)
         finally:
-            cur.close()
+            with contextlib.suppress(Exception):  # the connection may already be closed
+                cur.close()
 
     def reader(self, t: ColType, native: str = "") -> Converter | None:
         k = t.kind

@@ -8,6 +8,7 @@ text form (``::text``) and written through text COPY.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid as _uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -180,7 +181,8 @@ class PostgresDialect(Dialect):
                     break
                 yield rows
         finally:
-            cur.close()
+            with contextlib.suppress(Exception):  # the connection may already be closed
+                cur.close()
 
     def reader(self, t: ColType, native: str = "") -> Converter | None:
         if native.startswith("?"):

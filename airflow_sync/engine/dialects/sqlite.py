@@ -120,6 +120,8 @@ class SQLiteDialect(Dialect):
     def set_timeout(self, conn: Any, seconds: int) -> None:
         if seconds <= 0:
             return
+        # waiting for another writer's lock counts too
+        conn.execute(f"PRAGMA busy_timeout = {int(seconds) * 1000}")
 
         def check() -> int:
             if _time.monotonic() - conn._started > seconds:
