@@ -345,3 +345,45 @@ def test_cdata_post_job_sends_mail_and_starts_another_job(dbs, smtp_sink):
         (started,) = s.scalars(select(DagRun).where(DagRun.dag_id == target.dag_id())).all()
         assert started.conf == {"job_version": target.version}
         assert started.state == "queued"
+
+
+def airflow_conn_from_url(url: str, conn_type: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return json.dumps(
+        {
+            "conn_type": conn_type,
+            "host": u.host,
+            "port": u.port,
+            "login": u.username,
+            "password": u.password or "",
+            "schema": u.database,
+        }
+    )
+
+
+@pytest.mark.parametrize("backend", ["postgres", "mysql"])
+def test_replication_into_a_server_database_through_its_airflow_connection(
+    dbs, backend, request, monkeypatch
+):
+    import sqlalchemy
+
+    url = request.getfixturevalue("pg_url" if backend == "postgres" else "mysql_url")
+    monkeypatch.setenv(f"AIRFLOW_CONN_DAG_{backend.upper()}", airflow_conn_from_url(url, backend))
+    job = store_job(
+        f"dt_{backend}",
+        "REPLICATE [srv_orders] SELECT * FROM [orders]",
+        Destination=f"dag_{backend}",
+        PostJob="sql: create table srv_audit (n integer);\n"
+        "insert into srv_audit select count(*) from srv_orders",
+    )
+    dr, states = run(job)
+    assert dr.state == "success", states
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as c:
+            assert c.execute(sqlalchemy.text("select count(*) from srv_orders")).scalar() == 100
+            assert c.execute(sqlalchemy.text("select n from srv_audit")).scalar() == 100
+    finally:
+        engine.dispose()
