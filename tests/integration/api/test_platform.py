@@ -166,3 +166,62 @@ def test_entity_set_names_case_insensitive(api_client, token_headers):
 def test_unknown_route_is_404_envelope(api_client, token_headers):
     r = api_client.get(f"{API}/nothing/here", headers=token_headers("admin"))
     assert r.status_code == 404 and r.json()["error"]["code"] == "NotFound"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_live_api_server_mounts_the_api(tmp_path):
+    """The real `airflow api-server` process (no force switch) serves /api.rsc with tokens working."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    env = _env(tmp_path, AIRFLOW__CORE__PLUGINS_FOLDER=str(tmp_path / "plugins"))
+    r = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    make_token = "from airflow_sync.api.tokens import create_token as c;print('SECRET=' + c('live','viewer'))"
+    r = subprocess.run([PY, "-c", make_token], env=env, capture_output=True, text=True, timeout=300)
+    secret = next(ln[7:] for ln in r.stdout.splitlines() if ln.startswith("SECRET="))
+    port = _free_port()
+    log = open(tmp_path / "api-server.log", "w")  # noqa: SIM115 - closed in finally
+    server = subprocess.Popen(
+        [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api.rsc"
+
+    def status(path: str, headers: dict[str, str] | None = None) -> int:
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(base + path, headers=headers or {}), timeout=5
+            ) as resp:
+                return resp.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # poll until the server answers (start-up takes seconds on a busy machine)
+            try:
+                first = status("/$metadata")
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                assert server.poll() is None, (tmp_path / "api-server.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "api-server did not start"
+                time.sleep(0.5)
+        assert first == 401
+        assert status("/$metadata", {"x-cdata-authtoken": secret}) == 200
+        assert status("/TOKENS", {"x-cdata-authtoken": secret}) == 403
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
