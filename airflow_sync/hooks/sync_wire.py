@@ -300,14 +300,19 @@ def is_same_run(job_row: Mapping[str, Any], run_id: str | None, run_start: str |
 
 
 def failure_text(rows: Iterable[Mapping[str, Any]]) -> str:
-    """What went wrong, from the rows' ``Result`` (error text) and ``Detail`` fields."""
+    """What went wrong: each failed query's ``Result`` (error text), then the job-level error and Detail."""
+    rows = list(rows)
     texts: list[str] = []
-    for row in rows:
+    bad = [r for r in rows if normalize_status(r.get("Status")) not in (SUCCESS, SKIPPED)]
+    for row in bad:
+        error = str(row.get("Result") or "").strip()
+        if error and not is_job_row(row):
+            texts.append(f"{row.get('Query')}: {error}")
+    for row in bad:
         for key in ("Result", "Detail"):
             text = str(row.get(key) or "").strip()
-            if text and text not in texts and normalize_status(row.get("Status")) not in (SUCCESS, SKIPPED):
-                label = f"{row.get('Query')}: " if row.get("Query") and key == "Result" else ""
-                texts.append(label + text)
+            if is_job_row(row) and text and not any(text in t for t in texts):
+                texts.append(text)
     return "; ".join(texts)
 
 

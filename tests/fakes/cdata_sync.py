@@ -8,7 +8,8 @@
 - errors as ``{"error": {"code", "message"}}``; ``$filter`` on history answered with 400 when asked to
   (some real servers do that; CData's own client works around it).
 
-Each job's run follows a scripted list of statuses: every ``getJobStatus`` call moves one step, the last one
+Each job's run follows a scripted list of statuses: the execute answer is the first (RUNNING when not waiting),
+every ``getJobStatus`` call moves one step, the last one
 sticks. Faults (``fail_next``) and the raw requests (``requests``) let tests see what a client sent.
 """
 
