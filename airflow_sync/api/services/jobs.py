@@ -65,7 +65,7 @@ def _latest_runs(dag_ids: Sequence[str], *, session: Session) -> dict[str, DagRu
 
 
 def entities(
-    jobs: Sequence[Job], *, allowed: Callable[[str, str], bool], session: Session
+    jobs: Sequence[Job], *, allowed: Callable[[Any, str], bool], session: Session
 ) -> list[dict[str, Any]]:
     """Wire entities for jobs: stored fields + Status/DagId/LastRun/NextRun/Can* (three queries in all).
 

@@ -50,9 +50,8 @@ def _messages(ti: Any, try_number: int) -> list[Any]:
     from airflow.utils.log.log_reader import TaskLogReader
 
     reader = TaskLogReader()
-    chunks, _ = reader.read_log_chunks(ti, try_number, {"download_logs": True})
-    if not isinstance(chunks, list | tuple):
-        chunks = list(chunks)
+    metadata: Any = {"download_logs": True}  # what the core log route passes for a full download
+    chunks, _ = reader.read_log_chunks(ti, try_number, metadata)
     return list(chunks)
 
 

@@ -259,7 +259,7 @@ def query_rows(job: Job, info: RunInfo | None) -> list[dict[str, Any]]:
 
 def result_rows(job: Job, run: DagRun | None, *, session: Session, per_query: bool = True) -> list[dict]:
     """executeJob / getJobStatus rows for one job: the job row, then (optionally) one row per query."""
-    info = load_run_info([run], session=session)[run.id] if run is not None else None
+    info = None if run is None else load_run_info([run], session=session)[run.id]
     if info is not None and run_status(run) == "FAILED":
         fill_errors_from_logs(info, session=session)
     rows = [job_row(job.name, info, n_queries=len(job.queries))]
@@ -284,8 +284,9 @@ def latest_rows_for_jobs(jobs: Sequence[Job], *, session: Session) -> list[dict[
     infos = load_run_info(list(latest.values()), session=session)
     rows = []
     for job, dag_id in zip(jobs, dag_ids, strict=True):
-        run = latest.get(dag_id)
-        rows.append(job_row(job.name, infos[run.id] if run else None, n_queries=len(job.queries)))
+        latest_run = latest.get(dag_id)
+        info = infos[latest_run.id] if latest_run is not None else None
+        rows.append(job_row(job.name, info, n_queries=len(job.queries)))
     return rows
 
 

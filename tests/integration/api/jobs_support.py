@@ -123,3 +123,12 @@ def finish_run(dag_id: str, run_id: str, state: str = "success") -> None:
             .where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
             .values(state=state, start_date=now, end_date=now)
         )
+
+
+def new_destination() -> str:
+    """A fresh, empty SQLite destination connection (so row counts do not depend on earlier tests)."""
+    conn_id = unique("as_api_dst")
+    path = pathlib.Path(os.environ["AIRFLOW_HOME"], f"{conn_id}.db")
+    path.touch()
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({"conn_type": "sqlite", "host": str(path)})
+    return conn_id

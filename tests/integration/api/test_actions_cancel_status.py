@@ -9,6 +9,7 @@ from tests.integration.api.jobs_support import (
     active_runs,
     create_job,
     ensure_connections,
+    new_destination,
     run_dag_test,
     unique,
 )
@@ -160,7 +161,8 @@ def test_status_of_never_run_job_and_push_on_query(api_client, admin):
 
 def test_status_rows_from_a_real_successful_run(api_client, admin):
     name = unique("stok")
-    create_job(api_client, admin, name, "REPLICATE [orders]", "REPLICATE [customers]")
+    dst = new_destination()
+    create_job(api_client, admin, name, "REPLICATE [orders]", "REPLICATE [customers]", Destination=dst)
     dr = run_dag_test(name)
     assert dr.state == "success"
     body = api_client.post(f"{API}/getJobStatus", json={"JobName": name}, headers=admin).json()

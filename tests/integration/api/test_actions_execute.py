@@ -19,6 +19,7 @@ from tests.integration.api.jobs_support import (
     ensure_connections,
     finish_run,
     job_body,
+    new_destination,
     run_dag_test,
     sync_dags,
     unique,
@@ -239,7 +240,8 @@ def test_execute_query_unknown_query_is_400_naming_it(api_client, admin):
 
 def test_dag_test_run_subset_conf_skips_the_others(api_client, admin):
     name = unique("sub")
-    create_job(api_client, admin, name, "REPLICATE [orders]", "REPLICATE [customers]")
+    dst = new_destination()
+    create_job(api_client, admin, name, "REPLICATE [orders]", "REPLICATE [customers]", Destination=dst)
     dr = run_dag_test(name, {"queries": ["replicate_customers"]})
     assert dr.state == "success"
     r = api_client.post(f"{API}/getJobStatus", json={"JobName": name}, headers=admin)

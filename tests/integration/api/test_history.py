@@ -7,7 +7,14 @@ import re
 
 import pytest
 
-from tests.integration.api.jobs_support import API, create_job, ensure_connections, run_dag_test, unique
+from tests.integration.api.jobs_support import (
+    API,
+    create_job,
+    ensure_connections,
+    new_destination,
+    run_dag_test,
+    unique,
+)
 
 FIELDS = {
     "Id",
@@ -41,7 +48,8 @@ def two_runs(api_client, jwt_headers):
     """A job with a successful dag.test run and a run triggered like the Airflow UI does (core API)."""
     admin = jwt_headers("admin")
     name = unique("hist")
-    job = create_job(api_client, admin, name, "REPLICATE [orders]", "REPLICATE [customers]")
+    dst = new_destination()
+    job = create_job(api_client, admin, name, "REPLICATE [orders]", "REPLICATE [customers]", Destination=dst)
     ok = run_dag_test(name)
     assert ok.state == "success"
     r = api_client.post(

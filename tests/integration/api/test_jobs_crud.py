@@ -136,7 +136,7 @@ def test_concurrent_modifies_never_lose_an_update_silently(api_client, admin):
     final = _get(api_client, name, admin).json()
     for patch, r in outcomes:
         assert r.status_code in (200, 409), r.text
-        (field, value), = patch.items()
+        ((field, value),) = patch.items()
         if r.status_code == 200:
             assert final[field] == value, (patch, final)
         else:
