@@ -82,17 +82,16 @@ def _reconcile(
         (longer if dc.type.kind == "string" else widen).append(Column(dc.name, w, dc.nullable))
     if alter_schema:
         widen += longer
-    if not alter_schema and (missing or widen):
-        parts = []
-        if missing:
-            parts.append("missing column(s) " + ", ".join(repr(c.name) for c in missing))
-        if widen:
-            parts.append(
-                "column(s) needing a wider type "
-                + ", ".join(f"{c.name!r} ({existing.column(c.name).type} -> {c.type})" for c in widen)  # type: ignore[union-attr]
-            )
+    else:
+        # values that do not fit a narrower type fail at load time with the database's error
+        for c in widen:
+            log(f"Column {c.name!r} of {name!r} is narrower than the source ({c.type}); AlterSchema is off")
+        widen = []
+    if not alter_schema and missing:
         raise TerminalReplicationError(
-            f"Destination table '{name}' does not match the source: {'; '.join(parts)} (AlterSchema is off)"
+            f"Destination table '{name}' does not match the source: missing column(s) "
+            + ", ".join(repr(c.name) for c in missing)
+            + " (AlterSchema is off)"
         )
     added = []
     for c in missing:
