@@ -105,6 +105,8 @@ def active_runs(dag_id: str) -> list[Any]:
         runs = s.scalars(
             select(DagRun).where(DagRun.dag_id == dag_id, DagRun.state.in_(("queued", "running")))
         ).all()
+        for run in runs:
+            _ = run.note  # load it: the caller reads it after the session is gone
         s.expunge_all()
         return list(runs)
 
