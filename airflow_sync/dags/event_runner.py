@@ -102,8 +102,11 @@ def _run_http(event: HttpEvent, summary: dict[str, Any], logger: Any) -> None:
     from airflow.providers.http.hooks.http import HttpHook
 
     hook = HttpHook(method=event.method, http_conn_id=event.conn_id)
-    body = json.dumps(summary, default=str)
-    response = hook.run(event.endpoint, data=body, headers={"Content-Type": "application/json"})
+    if event.method in ("GET", "DELETE"):  # HttpHook turns GET data into query parameters: send none
+        response = hook.run(event.endpoint)
+    else:
+        body = json.dumps(summary, default=str)
+        response = hook.run(event.endpoint, data=body, headers={"Content-Type": "application/json"})
     logger.info("%s %s -> HTTP %s", event.method, event.endpoint, response.status_code)
 
 
