@@ -36,7 +36,9 @@ from airflow_sync.engine.writer import RowConverter, batch_max
 
 _INT_KINDS = ("int16", "int32", "int64")
 
-#: test hook: called with a point name ("batch", "staged", "merged", "committed") — see tests/unit/engine
+#: test hook, called with a point name: "batch" (after each batch is written), "staged" (all rows loaded),
+#: "merged" (merge statements done), "commit" (state row written, just before COMMIT), "committed".
+#: Crash-safety tests pause or fail a run at these points.
 test_hook: Any = None
 
 
@@ -284,6 +286,7 @@ class Run:
             format_watermark(watermark),
         )
         self.summary.watermark_after = format_watermark(watermark)
+        _hook("commit")
         self.dst_d.commit(self.dst)
         _hook("committed")
 

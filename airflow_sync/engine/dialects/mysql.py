@@ -240,6 +240,10 @@ class MySQLDialect(Dialect):
             f"{self.quote_ident(column.name)} {self.type_sql(column.type)}"
         ]
 
+    def drop_stage(self, conn: Any, stage: str) -> None:
+        # plain DROP TABLE commits implicitly in MySQL, even for a temporary table; TEMPORARY does not
+        self.execute(conn, f"DROP TEMPORARY TABLE IF EXISTS {stage}")
+
     def swap_tables(self, conn: Any, schema: str | None, live: str, new: str) -> None:
         old = f"{live}__as_old"
         self.execute(conn, f"DROP TABLE IF EXISTS {self.qualify(schema, old)}")
