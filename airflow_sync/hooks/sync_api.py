@@ -59,24 +59,10 @@ class SyncApiHook(HttpHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Connection form: the password is the API token; login only matters for Basic auth."""
-        return {
-            "hidden_fields": [],
-            "relabeling": {
-                "host": "Host or base URL",
-                "schema": "Scheme (http or https)",
-                "login": "User (Basic auth only)",
-                "password": "API token",
-            },
-            "placeholders": {
-                "host": "sync.example.com or https://sync.example.com:8181/api.rsc",
-                "schema": "http",
-                "port": "8181",
-                "login": "any user name (auth_mode=basic)",
-                "password": "token issued by the Sync server",
-                "extra": '{"api_path": "/api.rsc", "auth_mode": "header", "timeout": 60, "retries": 3}',
-            },
-        }
+        """Connection form for Airflow versions that read it from the hook (3.3 reads the provider info)."""
+        from airflow_sync.hooks.provider_info import UI_FIELD_BEHAVIOUR
+
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
 
     # ------------------------------------------------------------------ connection -> session
 
@@ -117,9 +103,12 @@ class SyncApiHook(HttpHook):
         self, session: requests.Session, connection: Any, extra_options: dict[str, Any]
     ) -> requests.Session:
         session = super()._configure_session_from_extra(session, connection, extra_options)
-        # HttpHook sends every extra as a header; ours are settings, and the token must not leak as one.
-        for key in (*wire.OWN_EXTRAS, "timeout"):
-            session.headers.pop(key, None)
+        # HttpHook sends every extra as a header; ours are settings (and non-string values break requests):
+        # keep only the extras that ApiSettings accepted as headers.
+        extra_keys = set(connection.extra_dejson)
+        for key in list(session.headers):
+            if key in extra_keys:
+                del session.headers[key]
         session.headers.update(self.api.headers)
         session.headers.update(self.api.auth_headers())
         session.headers["Accept"] = "application/json"

@@ -26,6 +26,8 @@ AUTH_MODES = ("header", "basic")
 
 #: connection extras this client reads itself; every other extra is sent as a header (HttpHook's rule)
 OWN_EXTRAS = ("api_path", "auth_mode", "timeout", "retries", "retry_delay")
+#: how the connection form names them when it stores them with the prefix
+FORM_PREFIX = "extra__cdata_sync__"
 
 # Final job-level states, in this client's vocabulary.
 SUCCESS, FAILED, CANCELLED, SKIPPED = "success", "failed", "cancelled", "skipped"
@@ -138,6 +140,7 @@ def settings_from_connection(
 
     :param extra: the connection's extra, parsed
     """
+    extra = normalize_extra(extra)
     host = (host or "").strip()
     if not host:
         raise SyncApiError("the cdata_sync connection has no host")
@@ -163,11 +166,31 @@ def settings_from_connection(
         token=password or None,
         auth_mode=auth_mode,
         login=login or "",
-        timeout=float(extra.get("timeout", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT),
-        retries=max(0, int(extra.get("retries", DEFAULT_RETRIES))),
-        retry_delay=max(0.0, float(extra.get("retry_delay", DEFAULT_RETRY_DELAY))),
+        timeout=_number(extra, "timeout", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT,
+        retries=int(_number(extra, "retries", DEFAULT_RETRIES)),
+        retry_delay=_number(extra, "retry_delay", DEFAULT_RETRY_DELAY),
         headers=headers,
     )
+
+
+def normalize_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The extra with form names (``extra__cdata_sync__api_path``) shortened and empty fields dropped."""
+    out: dict[str, Any] = {}
+    for key, value in extra.items():
+        name = key[len(FORM_PREFIX) :] if key.startswith(FORM_PREFIX) else key
+        if name in OWN_EXTRAS and (value is None or value == ""):
+            continue  # an empty form field means "the default"
+        out[name] = value
+    return out
+
+
+def _number(extra: Mapping[str, Any], name: str, default: float) -> float:
+    try:
+        value = float(extra.get(name, default))
+    except (TypeError, ValueError):
+        message = f"the connection extra {name!r} must be a number, not {extra.get(name)!r}"
+        raise SyncApiError(message) from None
+    return max(0.0, value)
 
 
 # HttpHook options that travel in the extra but are not headers.
@@ -187,7 +210,9 @@ _HTTP_OPTIONS = {
 
 
 def _is_header_extra(key: str, value: Any) -> bool:
-    return key not in _HTTP_OPTIONS and isinstance(value, str | int | float) and not isinstance(value, bool)
+    if key in _HTTP_OPTIONS or key.startswith("extra__"):
+        return False
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 def backoff_delay(attempt: int, base: float, retry_after: str | None = None) -> float:

@@ -193,3 +193,47 @@ def test_job_state_without_a_job_level_row_is_derived_from_the_queries():
 def test_connection_form_calls_the_password_an_api_token():
     behaviour = SyncApiHook.get_ui_field_behaviour()
     assert behaviour["relabeling"]["password"] == "API token"
+
+
+def test_form_field_names_and_empty_fields_use_the_defaults():
+    api = wire.settings_from_connection(
+        host="sync.local",
+        schema=None,
+        port=None,
+        login=None,
+        password="t",
+        extra={"extra__cdata_sync__auth_mode": "basic", "extra__cdata_sync__api_path": "", "retries": ""},
+    )
+    assert (api.base_url, api.auth_mode, api.retries) == ("http://sync.local/api.rsc", "basic", 3)
+    with pytest.raises(SyncApiError, match="'timeout' must be a number"):
+        wire.settings_from_connection(
+            host="h", schema=None, port=None, login=None, password="t", extra={"timeout": "soon"}
+        )
+
+
+def test_other_extras_are_headers_and_non_string_options_do_not_break_requests(fake, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SYNC_FAKE", fake.connection(verify=True, **{"X-Trace": "abc", "retries": 2})
+    )
+    assert SyncApiHook("sync_fake").list_jobs()
+    sent = headers_of(fake.requests[-1])
+    assert sent["x-trace"] == "abc"
+    assert "verify" not in sent and "retries" not in sent
+
+
+def test_provider_info_snippet_is_valid_for_airflow():
+    import json
+    import pathlib
+
+    import airflow
+    import jsonschema
+
+    from airflow_sync import get_provider_info
+    from airflow_sync.hooks.provider_info import client_provider_info
+
+    schema = json.loads((pathlib.Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    info = {**get_provider_info(), **client_provider_info()}
+    jsonschema.validate(info, schema)
+    (conn_type,) = info["connection-types"]
+    assert conn_type["connection-type"] == SyncApiHook.conn_type
+    assert conn_type["ui-field-behaviour"]["relabeling"]["password"] == "API token"
