@@ -146,7 +146,7 @@ class ReplicateOperator(_JobTask):
             log=logger,
         )
         result = summary.to_dict()
-        self.log.info(
+        logger.info(
             "%s -> %s: %s rows read, %s inserted, %s updated, %s deleted in %.2f s",
             result.get("source"),
             result.get("destination"),
@@ -233,9 +233,9 @@ class JobEventOperator(_JobTask):
         logger = job_logger(job.name, self.task_id, job.verbosity)
         result = run_event(self._event(job), job=job, summary=summary, trigger=_trigger, logger=logger)
         if result.cancel_job:
-            self.log.info("PreJob set CancelJob: the queries of this run will be skipped")
+            logger.info("PreJob set CancelJob: the queries of this run will be skipped")
         if result.env:
-            self.log.info("PreJob set %d variable(s): %s", len(result.env), ", ".join(sorted(result.env)))
+            logger.info("PreJob set %d variable(s): %s", len(result.env), ", ".join(sorted(result.env)))
         return result.to_xcom()
 
     def _post(self, context: Context) -> dict[str, Any]:
@@ -263,7 +263,7 @@ class JobEventOperator(_JobTask):
         except Exception as exc:  # notify first, then fail the task
             error = exc
             summary.post_job_error = f"{type(exc).__name__}: {exc}"
-        self.log.info(
+        logger.info(
             "Run %s: %s (%d of %d queries failed, %d records affected)",
             summary.run_id,
             summary.status,
@@ -274,7 +274,7 @@ class JobEventOperator(_JobTask):
         try:
             done = notifications.notify(job, summary)
             if done:
-                self.log.info("Notifications sent: %s", ", ".join(done))
+                logger.info("Notifications sent: %s", ", ".join(done))
         except Exception as exc:
             self.log.error("Sending the job's notifications failed: %s: %s", type(exc).__name__, exc)
             error = error or exc

@@ -32,7 +32,8 @@ def dbs(airflow_db, tmp_path_factory):
             """
         )
         c.executemany(
-            "insert into orders values (?, ?, ?)", [(i, f"c{i % 7}", i * 1.5) for i in range(1, 101)]
+            "insert into orders values (?, ?, ?)",
+            [(i, f"cust-{i:04d}-private", i * 1.5) for i in range(1, 101)],
         )
         c.executemany("insert into lines values (?, ?, ?)", [(i, i % 100 + 1, i % 5) for i in range(1, 251)])
     sqlite3.connect(dst).close()
@@ -387,3 +388,24 @@ def test_replication_into_a_server_database_through_its_airflow_connection(
             assert c.execute(sqlalchemy.text("select n from srv_audit")).scalar() == 100
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("verbosity", [1, 5])
+def test_verbosity_sets_the_job_log_level_and_row_values_are_never_logged(dbs, verbosity, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="airflow_sync.run")
+    job = store_job(
+        f"dt_verbose_{verbosity}",
+        "REPLICATE [verbose_orders] SELECT * FROM [orders]",
+        Verbosity=str(verbosity),
+    )
+    dr, _ = run(job)
+    assert dr.state == "success"
+    records = [r for r in caplog.records if r.name.startswith(f"airflow_sync.run.{job.name}.")]
+    text = "\n".join(r.getMessage() for r in records)
+    assert "private" not in text  # the customer values of the source rows
+    if verbosity == 1:
+        assert all(r.levelno >= logging.ERROR for r in records)
+    else:
+        assert any(r.levelno == logging.INFO and "100 rows read" in r.getMessage() for r in records)
