@@ -35,6 +35,7 @@ def _airflow_sync(spec: dict[str, Any]) -> dict[str, Any]:
         **spec.get("plan_options", {}),
     )
     log = logging.getLogger("bench.airflow_sync")
+    log.setLevel(logging.INFO)  # the engine's own per-run messages, into the contender's log file
     t0 = time.perf_counter()
     summary = run_replication(plan, spec["src_url"], spec["dst_url"], log=log)
     seconds = time.perf_counter() - t0
@@ -126,7 +127,9 @@ CONTENDERS = {"airflow_sync": _airflow_sync, "generic_transfer": _generic_transf
 
 def main() -> int:
     spec = json.loads(sys.argv[1])
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     try:
         result = CONTENDERS[spec["contender"]](spec)
         result["ok"] = True
