@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -101,6 +102,19 @@ class Principal:
         if self.kind == "token":
             return action in ROLE_ACTIONS.get(self.role or "", frozenset())
         return _jwt_allowed(self.user, action, dag_id)
+
+    def filter_allowed(self, action: Action, dag_ids: Iterable[str]) -> set[str]:
+        """The subset of ``dag_ids`` this caller may ``action`` — one auth-manager call for reads.
+
+        Listing many jobs with :meth:`allowed` costs one check per DAG (a DB query each under FAB);
+        for ``read`` this asks the auth manager once (``filter_authorized_dag_ids``).
+        """
+        ids = set(dag_ids)
+        if self.kind == "token" or action != "read" or not ids:
+            return {d for d in ids if self.allowed(action, d)}
+        from airflow.api_fastapi.app import get_auth_manager
+
+        return set(get_auth_manager().filter_authorized_dag_ids(dag_ids=ids, user=self.user, method="GET"))
 
     def authorize(self, action: Action, dag_id: str | None) -> None:
         """Raise a 403 in the envelope unless :meth:`allowed`.

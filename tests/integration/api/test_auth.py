@@ -160,6 +160,9 @@ def test_jwt_dag_level_decisions_come_from_the_auth_manager(api_client, jwt_head
     principal = asyncio.run(_principal_from_jwt(token))
     assert principal.kind == "jwt" and principal.name == user
     assert {a: principal.allowed(a, "sync__orders") for a in expected} == expected
+    ids = {"sync__a", "sync__b"}
+    assert principal.filter_allowed("read", ids) == ids
+    assert principal.filter_allowed("edit", ids) == (ids if expected["edit"] else set())
 
 
 @pytest.mark.parametrize(
@@ -177,3 +180,6 @@ def test_token_role_table(role, expected):
 
     p = Principal(name="t", kind="token", role=role)
     assert {a for a in ACTIONS if p.allowed(a, "sync__x")} == expected
+    assert p.filter_allowed("edit", ["sync__x", "sync__y"]) == (
+        {"sync__x", "sync__y"} if "edit" in expected else set()
+    )
