@@ -44,6 +44,8 @@ COMPARE_OPS = ("eq", "ne", "gt", "ge", "lt", "le")
 KEYWORDS = {"and", "or", "not", *COMPARE_OPS, "true", "false", "null"}
 BOOL_FUNCS = {"contains": 2, "startswith": 2, "endswith": 2}
 VALUE_FUNCS = {"tolower": 1, "toupper": 1, "trim": 1, "length": 1}
+MAX_DEPTH = 50
+MAX_FILTER_CHARS = 8000
 
 
 # ---------------------------------------------------------------- AST
@@ -166,6 +168,7 @@ class _Parser:
         self.toks = _tokenize(text, param)
         self.i = 0
         self.resolve = resolve
+        self.depth = 0
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -189,10 +192,14 @@ class _Parser:
         return node
 
     def or_expr(self) -> Any:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:  # bad input, not a RecursionError (500)
+            raise _bad(self.param, f"nested deeper than {MAX_DEPTH} levels", self.peek().pos)
         items = [self.and_expr()]
         while self.peek().kind == "or":
             self.take()
             items.append(self.and_expr())
+        self.depth -= 1
         return items[0] if len(items) == 1 else BoolOp("or", tuple(items))
 
     def and_expr(self) -> Any:
@@ -203,10 +210,12 @@ class _Parser:
         return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
 
     def not_expr(self) -> Any:
-        if self.peek().kind == "not":
+        negate = False
+        while self.peek().kind == "not":  # a loop, so "not not not ..." cannot exhaust the stack
             self.take()
-            return Not(self.not_expr())
-        return self.comparison()
+            negate = not negate
+        node = self.comparison()
+        return Not(node) if negate else node
 
     def comparison(self) -> Any:
         left = self.operand()
@@ -289,6 +298,8 @@ def parse_odata(params: Mapping[str, str], *, schema: Mapping[str, FieldType] | 
         if bad:
             raise ValueError(f"unknown field types in schema: {sorted(bad)}")
     flt = None
+    if len(opts.get("$filter", "")) > MAX_FILTER_CHARS:
+        raise _bad("$filter", f"longer than {MAX_FILTER_CHARS} characters")
     if opts.get("$filter", "").strip():
         flt = _Parser(opts["$filter"], "$filter", _resolver(schema, "$filter")).parse()
     select = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airflow_sync.api.errors import ApiError
 from airflow_sync.api.odata import apply_odata, filter_rows, parse_odata
@@ -129,3 +131,45 @@ def test_other_parameters_ignored():
     assert names({"workspaceId": "default", "@authtoken": "x", "$format": "json"}) == [
         "orders", "O'Brien", "customers"
     ]  # fmt: skip
+
+
+def test_deep_nesting_and_long_input_are_400_not_500():
+    for params in (
+        {"$filter": "(" * 100 + "Status eq 'x'" + ")" * 100},
+        {"$filter": "contains(" * 100 + "JobName,'a')" * 100},
+        {"$filter": "Status eq '" + "x" * 9000 + "'"},
+    ):
+        with pytest.raises(ApiError) as err:
+            parse_odata(params, schema=SCHEMA)
+        assert err.value.status == 400
+    # many negations are fine (no recursion): an even count cancels out
+    assert names({"$filter": "not " * 1000 + "Status eq 'Failed'"}) == ["O'Brien"]
+
+
+_ALPHABET = "()',. eqnotandorgtlcsiwh$0123456789-TZ:abJobNameStatusRecordsAffected"
+
+
+@given(st.text(alphabet=_ALPHABET, max_size=80))
+@settings(max_examples=400, deadline=None)
+def test_any_filter_text_parses_or_is_a_400(text):
+    try:
+        q = parse_odata({"$filter": text}, schema=SCHEMA)
+    except ApiError as err:
+        assert err.status == 400 and err.target == "$filter"
+        return
+    apply_odata(ROWS, q)  # whatever parses also evaluates without raising
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["$top", "$skip", "$select", "$orderby", "$count", "x"]), st.text(max_size=20)
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_any_options_parse_or_are_a_400(params):
+    try:
+        q = parse_odata(params, schema=SCHEMA)
+    except ApiError as err:
+        assert err.status == 400
+        return
+    apply_odata(ROWS, q)
