@@ -100,7 +100,7 @@ async def read_body(request: Request) -> dict[str, Any]:
         # JSON is the default: CData clients sometimes omit the content type
         try:
             parsed = json.loads(raw)
-        except (UnicodeDecodeError, ValueError) as e:
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:  # deep nesting is bad input too
             raise ApiError(
                 400, "InvalidBody", f"The request body is not valid JSON ({_json_reason(e)}).", target="body"
             ) from None
@@ -141,6 +141,8 @@ async def _multipart(request: Request, raw: bytes) -> dict[str, Any]:
 def _json_reason(error: Exception) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"{error.msg} at line {error.lineno} column {error.colno}"
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
     return "not UTF-8 text"
 
 

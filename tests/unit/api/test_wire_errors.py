@@ -65,7 +65,9 @@ def test_json_and_form_bodies_give_the_same_dict(client):
     assert client.post("/echo", content=b"").json() == {}
 
 
-@pytest.mark.parametrize("raw", [b"{nope", b"[1, 2]", b'"text"', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "raw", [b"{nope", b"[1, 2]", b'"text"', b"\xff\xfe", b"[" * 200_000, b'{"a":' * 100_000]
+)
 def test_bad_json_is_400(client, raw):
     r = client.post("/echo", content=raw, headers={"content-type": "application/json"})
     assert r.status_code == 400
