@@ -148,8 +148,9 @@ def _jwt_allowed(user: Any, action: str, dag_id: str | None) -> bool:
 async def _principal_from_jwt(token: str) -> Principal:
     from airflow.api_fastapi.app import get_auth_manager
 
+    manager = get_auth_manager()  # not initialised = server bug (500), not the caller's credentials
     try:
-        user = await get_auth_manager().get_user_from_token(token)
+        user = await manager.get_user_from_token(token)
     except Exception as e:  # expired, bad signature, revoked, malformed claims: all "wrong credentials"
         reason = "expired" if type(e).__name__ == "ExpiredSignatureError" else "invalid"
         raise unauthorized(f"The bearer token is {reason}; get a new one from POST /auth/token.") from None
