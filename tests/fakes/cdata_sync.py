@@ -8,9 +8,9 @@
 - errors as ``{"error": {"code", "message"}}``; ``$filter`` on history answered with 400 when asked to
   (some real servers do that; CData's own client works around it).
 
-Each job's run follows a scripted list of statuses: the execute answer is the first (RUNNING when not waiting),
-every ``getJobStatus`` call moves one step, the last one
-sticks. Faults (``fail_next``) and the raw requests (``requests``) let tests see what a client sent.
+Each job's run follows a scripted list of statuses: the execute answer is the first one (shown as RUNNING
+when not waiting), every ``getJobStatus`` call moves one step, the last one sticks. Faults (``fail_next``,
+``delay``) and the raw requests (``requests``) let tests see what a client sent and how it copes.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import base64
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,9 +69,10 @@ class FakeSyncServer:
         self.history: list[dict[str, Any]] = []
         self.requests: list[Recorded] = []
         self.history_filter_fails = False
+        self.delay = 0.0  # seconds every answer is held back (a slow or hanging server)
         self._faults: list[tuple[int, str]] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd = _Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
@@ -293,6 +295,11 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a request held back by ``delay`` must not hold up the test's teardown
+
+
 def _handler(fake: FakeSyncServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -300,13 +307,18 @@ def _handler(fake: FakeSyncServer) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            if fake.delay:
+                time.sleep(fake.delay)  # the server is slow: the client's timeout must fire
             status, payload = fake.handle(self.command, self.path, dict(self.headers.items()), raw)
             data = b"" if payload is None else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (its timeout): nothing to answer
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -237,3 +238,20 @@ def test_provider_info_snippet_is_valid_for_airflow():
     (conn_type,) = info["connection-types"]
     assert conn_type["connection-type"] == SyncApiHook.conn_type
     assert conn_type["ui-field-behaviour"]["relabeling"]["password"] == "API token"
+
+
+def test_a_hanging_server_hits_the_request_timeout(fake, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_SYNC_FAKE", fake.connection(timeout=0.2, retries=0))
+    fake.delay = 2
+    started = time.monotonic()
+    with pytest.raises(SyncApiError, match="could not reach") as err:
+        SyncApiHook("sync_fake").list_jobs()
+    assert err.value.status is None
+    assert time.monotonic() - started < 1.5
+
+
+def test_backoff_doubles_is_capped_and_follows_retry_after():
+    assert [wire.backoff_delay(n, 1.0) for n in range(4)] == [1.0, 2.0, 4.0, 8.0]
+    assert wire.backoff_delay(10, 1.0) == wire.MAX_RETRY_DELAY
+    assert wire.backoff_delay(0, 1.0, "7") == 7.0
+    assert wire.backoff_delay(0, 1.0, "Wed, 21 Oct 2015 07:28:00 GMT") == 1.0
