@@ -191,7 +191,8 @@ def _wait_ready(
 ) -> None:
     """Until every api-server answers, the health endpoint reports scheduler, dag-processor and triggerer
     healthy, and every Celery worker logged ``ready``; fails fast when a component exits."""
-    deadline = time.monotonic() + timeout
+    t0 = time.monotonic()
+    deadline = t0 + timeout
     pending = set(procs)
     while pending:
         for name, proc in procs.items():
@@ -207,6 +208,7 @@ def _wait_ready(
                 ok = _healthy(health, name.replace("-", "_"))
             if ok:
                 pending.discard(name)
+                print(f"  {name} ready after {time.monotonic() - t0:.0f}s", file=sys.stderr)
         if pending and time.monotonic() > deadline:
             raise _fail(
                 f"timed out after {timeout:.0f}s waiting for {', '.join(sorted(pending))}", sorted(pending)
@@ -283,6 +285,7 @@ def start(
     try:
         _create_database(db_name)
         _run_logged("db-migrate", [str(BIN / "airflow"), "db", "migrate"], env)
+        print(f"  airflow db migrate: {time.monotonic() - t0:.0f}s", file=sys.stderr)
         airflow = str(BIN / "airflow")
         procs = {}
         for i in range(api_servers):
@@ -325,16 +328,6 @@ def start(
     return info
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _tree(pid: int) -> list[Any]:
     """The leader and every descendant of ``pid``, as psutil processes (task processes run in their own
     process groups, so signalling the component's group alone would orphan them)."""
@@ -367,14 +360,23 @@ def _signal_tree(pid: int, procs: list[Any], sig: int) -> None:
 
 
 def kill_component(name: str, sig: int = signal.SIGKILL) -> int:
-    """Send ``sig`` to one component: its process group and every descendant (a lost worker machine).
+    """Send ``sig`` to one component: its process group and every descendant (a lost worker machine);
+    with SIGKILL, return once they are all gone.
 
     :param name: component name, e.g. ``worker-1``
     :param sig: the signal (SIGKILL: nothing of the component gets to clean up)
     :returns: the component's pid
     """
+    import psutil
+
     pid = int(_pidfile(name).read_text())
-    _signal_tree(pid, _tree(pid), sig)
+    procs = _tree(pid)
+    _signal_tree(pid, procs, sig)
+    if sig == signal.SIGKILL:
+        deadline = time.monotonic() + 10
+        while any(_running(p) for p in procs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        psutil.wait_procs(procs, timeout=0)
     return pid
 
 
@@ -403,9 +405,17 @@ def stop(*, drop_db: bool = False, grace: float = 20) -> None:
 
 
 def status() -> dict[str, bool]:
-    """Component name -> whether its process group is alive."""
+    """Component name -> whether it is alive (its leader process runs, zombies excluded)."""
+    import psutil
+
     pidfiles = sorted((STATE / "pids").glob("*.pid")) if (STATE / "pids").exists() else []
-    return {p.stem: _alive(int(p.read_text())) for p in pidfiles}
+    out = {}
+    for pidfile in pidfiles:
+        try:
+            out[pidfile.stem] = _running(psutil.Process(int(pidfile.read_text())))
+        except psutil.NoSuchProcess:
+            out[pidfile.stem] = False
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,13 +8,14 @@ minimal client of the Job Management API (``/api.rsc``) with the cluster's admin
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import random
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,15 @@ class Cluster:
             tail = "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
             print(f"\n===== {path.name} (last {lines} lines) =====\n{tail}")
 
+    @contextlib.contextmanager
+    def logs_on_failure(self) -> Iterator[None]:
+        """Print every component's log tail when the block fails."""
+        try:
+            yield
+        except BaseException:
+            self.dump_logs()
+            raise
+
     def stop(self) -> None:
         for api in self.apis:
             api.close()
@@ -179,9 +189,8 @@ def start_cluster(
         str(timeout - 60),
         timeout=timeout,
     )
-    print(out.stdout)
+    print(out.stdout, out.stderr)
     if out.returncode != 0:
-        print(out.stderr)
         cluster.stop()
         raise AssertionError(f"cluster did not start (exit {out.returncode}): {out.stderr[-3000:]}")
     cluster.token = (state / "admin.token").read_text().strip()
