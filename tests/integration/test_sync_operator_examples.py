@@ -76,3 +76,20 @@ def test_operator_example_runs_a_job_end_to_end(airflow_db, bag, monkeypatch):
             )
         )
     assert total in (2400, "2400")
+
+
+def test_sensor_example_waits_for_a_recent_successful_run(airflow_db, bag, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    with FakeSyncServer(token="example-token-0123456789") as fake:
+        fake.add_job("SF_to_PG", ["REPLICATE [Account]"])
+        fake.add_history("SF_to_PG", datetime.now(UTC) - timedelta(days=2))  # too old for the example's 12 h
+        recent = fake.add_history("SF_to_PG", datetime.now(UTC) - timedelta(hours=1))
+        monkeypatch.setenv("AIRFLOW_CONN_CDATA_SYNC_DEFAULT", fake.connection())
+        dr = bag.dags["example_sync_job_sensor"].test()
+        states = {ti.task_id: ti.state for ti in dr.get_task_instances()}
+        assert states == {"wait_for_sync_job": "success", "build_report": "success"}
+        (call,) = fake.calls("history")
+        assert "RunStartDate ge " in call.query["$filter"][0]
+    report = next(ti for ti in dr.get_task_instances() if ti.task_id == "build_report")
+    assert str(report.xcom_pull(task_ids="build_report")) == recent["Id"]
