@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 def get_provider_info() -> dict[str, Any]:
     """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``)."""
+    from airflow_sync.hooks.provider_info import client_provider_info
     from airflow_sync.settings import config_section
 
     return {
@@ -20,4 +21,5 @@ def get_provider_info() -> dict[str, Any]:
         "plugins": [{"name": "airflow_sync", "plugin-class": "airflow_sync.plugin.AirflowSyncPlugin"}],
         "config": config_section(),
         "db-managers": ["airflow_sync.db.manager.AirflowSyncDBManager"],
+        **client_provider_info(),
     }
