@@ -75,10 +75,14 @@ class SourceQuery:
     check_index: int | None = None
     hidden: int = 0
     natives: list[str] = field(default_factory=list)
+    #: the table name alone, quoted (for reading it through another qualifier)
+    name_sql: str = ""
 
-    def sql(self, conditions: Sequence[str] = (), order_by_check: bool = False) -> str:
+    def sql(self, conditions: Sequence[str] = (), order_by_check: bool = False, prefix: str = "") -> str:
+        """The SELECT with extra ``conditions``; ``prefix`` qualifies the table (an attached database)."""
         where = ([f"({self.where_sql})"] if self.where_sql else []) + list(conditions)
-        text = f"SELECT {', '.join(self.exprs)} FROM {self.from_sql}"
+        source = prefix + self.name_sql if prefix else self.from_sql
+        text = f"SELECT {', '.join(self.exprs)} FROM {source}"
         if where:
             text += " WHERE " + " AND ".join(where)
         if order_by_check and self.check_sql:
@@ -196,6 +200,7 @@ def resolve_source(plan: ReplicationPlan, d: Dialect, conn: Any) -> SourceQuery:
         primary_key=tuple(pk),
         where_sql=where_sql,
         natives=natives,
+        name_sql=q(ref.name),
     )
     check = detect_check_column(table, plan.incremental_check_columns, pk)
     if check is not None:

@@ -234,6 +234,23 @@ class Dialect:
             cur.close()
         return n
 
+    def same_representation(self, src: Column, dst: Column) -> bool:
+        """True when a value of ``src`` (a column of this same backend) can be copied into ``dst`` as is."""
+        return False
+
+    def attach(self, conn: Any, source: Dialect) -> str | None:
+        """Make ``source``'s database readable from ``conn`` (SQLite ATTACH); returns the name prefix."""
+        return None
+
+    def copy_query(
+        self, src_conn: Any, sql: str, dst_conn: Any, table: str, columns: Sequence[Column], token: Any
+    ) -> int | None:
+        """Copy the rows of ``sql`` (run on ``src_conn``) into ``table`` without per-row Python.
+
+        Returns the row count, or None when this backend has no such path.
+        """
+        return None
+
     # --- set-based merge (portable SQL; dialects override with faster forms) -------------------------
     def _key_match(self, a: str, b: str, keys: Sequence[str]) -> str:
         return " AND ".join(f"{a}.{self.quote_ident(k)} = {b}.{self.quote_ident(k)}" for k in keys)

@@ -234,6 +234,25 @@ class PostgresDialect(Dialect):
                     n += len(batch)
         return n
 
+    def same_representation(self, src: Column, dst: Column) -> bool:
+        # binary COPY output of a column is valid binary COPY input of a column of the very same type
+        return src.type == dst.type and src.native == dst.native and bool(src.native) and src.native[0] != "?"
+
+    def copy_query(
+        self, src_conn: Any, sql: str, dst_conn: Any, table: str, columns: Sequence[Column], token: Any
+    ) -> int | None:
+        cols = ", ".join(self.quote_ident(c.name) for c in columns)
+        with src_conn.cursor() as scur, dst_conn.cursor() as dcur:
+            with (
+                scur.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as out,
+                dcur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as inp,
+            ):
+                for i, block in enumerate(out):
+                    inp.write(block)
+                    if i % 256 == 0:
+                        token.check()
+            return int(dcur.rowcount)
+
     def update_from_stage_sql(
         self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
     ) -> str | None:

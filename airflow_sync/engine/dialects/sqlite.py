@@ -135,14 +135,15 @@ class SQLiteDialect(Dialect):
         return conn.interrupt  # type: ignore[no-any-return]
 
     def qualify(self, schema: str | None, name: str) -> str:
-        # SQLite has no schemas; CacheSchema is ignored (an attached database would be surprising)
-        return self.quote_ident(name)
+        # SQLite has no schemas; CacheSchema is ignored. Always "main": the source may be ATTACHed to the
+        # destination connection under another name and must never be written to by mistake.
+        return '"main".' + self.quote_ident(name)
 
     def create_schema(self, conn: Any, schema: str) -> None:
         return None
 
     def reflect(self, conn: Any, schema: str | None, name: str) -> TableSchema | None:
-        prefix = self.quote_ident(schema) + "." if schema and schema.lower() in ("main", "temp") else ""
+        prefix = self.quote_ident(schema if schema and schema.lower() == "temp" else "main") + "."
         rows = conn.execute(f"PRAGMA {prefix}table_info({self.quote_ident(name)})").fetchall()
         if not rows:
             return None
@@ -205,6 +206,28 @@ class SQLiteDialect(Dialect):
         conn.execute(f"DROP TABLE IF EXISTS {stage}")
         conn.execute(f"CREATE TABLE {stage} AS SELECT {cols} FROM {self.qualify(schema, target)} WHERE 0")
         return stage
+
+    def same_representation(self, src: Column, dst: Column) -> bool:
+        return src.type == dst.type
+
+    def attach(self, conn: Any, source: Dialect) -> str | None:
+        if source.name != "sqlite" or not source.url.database or conn.in_transaction:
+            return None
+        conn.execute("ATTACH DATABASE ? AS as_src", (source.url.database,))
+        return '"as_src".'
+
+    def copy_query(
+        self, src_conn: Any, sql: str, dst_conn: Any, table: str, columns: Sequence[Column], token: Any
+    ) -> int | None:
+        if src_conn is not dst_conn and ' FROM "as_src".' not in sql:
+            return None  # the source is not attached to the destination connection
+        cols = ", ".join(self.quote_ident(c.name) for c in columns)
+        cur = dst_conn.cursor()
+        try:
+            cur.execute(f"INSERT INTO {table} ({cols}) {sql}")
+            return int(cur.rowcount)
+        finally:
+            cur.close()
 
     def distinct(self, a: str, b: str) -> str:
         return f"({a} IS NOT {b})"

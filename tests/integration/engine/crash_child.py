@@ -6,6 +6,7 @@ Usage: python -m tests.integration.engine.crash_child PLAN_JSON SOURCE_URL DEST_
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from datetime import datetime
@@ -36,6 +37,8 @@ def main() -> None:
                     time.sleep(1)
 
     load.test_hook = freeze
+    if os.environ.get("AIRFLOW_SYNC_TEST_ROW_PATH"):
+        load.IN_ENGINE_COPY = False
     run_replication(plan, src, dst)
     Path(marker).write_text("finished")
 

@@ -25,7 +25,15 @@ from tests.integration.engine.conftest import get_backend
 T0 = datetime(2024, 1, 1)
 
 
-def _kill_at(tmp_path: Path, plan: ReplicationPlan, src_url: str, dst_url: str, point: str, nth: int) -> None:
+def _kill_at(
+    tmp_path: Path,
+    plan: ReplicationPlan,
+    src_url: str,
+    dst_url: str,
+    point: str,
+    nth: int,
+    row_path: bool = False,
+) -> None:
     """Run ``plan`` in a child process, wait until it reaches ``point`` for the ``nth`` time, SIGKILL it."""
     raw = asdict(plan)
     raw["source"] = list(plan.source.parts)
@@ -36,7 +44,8 @@ def _kill_at(tmp_path: Path, plan: ReplicationPlan, src_url: str, dst_url: str, 
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.engine.crash_child", str(plan_file), src_url, dst_url,
          point, str(nth), str(marker)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "AIRFLOW_SYNC_TEST_ROW_PATH": "1" if row_path else ""},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
@@ -122,7 +131,7 @@ def test_full_reload_without_key_survives_sigkill(request, tmp_path, dst_name, p
     )
     run_replication(plan, src.url, dst.url)
     src.run("UPDATE nokey_src SET b = 'new'", "INSERT INTO nokey_src VALUES (100, 'new')")
-    _kill_at(tmp_path, plan, src.url, dst.url, point, nth)
+    _kill_at(tmp_path, plan, src.url, dst.url, point, nth, row_path=True)
     assert sorted(dst.rows(f"SELECT a, b FROM {table}")) == [(i, "old") for i in range(20)]
     run_replication(plan, src.url, dst.url)
     assert sorted(dst.rows(f"SELECT a, b FROM {table}")) == sorted(src.rows("SELECT a, b FROM nokey_src"))

@@ -31,7 +31,9 @@ def test_incremental_runs_upsert_changes_and_store_the_watermark_with_the_data(r
     src.many(f"INSERT INTO {s} VALUES (%s, %s, %s)", rows)
     plan = ReplicationPlan(job_name="inc", query_id=t, source=TableRef((s,)), destination=t, batch_size=6)
     first = run_replication(plan, src.url, dst.url)
-    assert first.mode == "incremental" and first.rows_inserted == 20 and first.batches == 4
+    assert first.mode == "incremental" and first.rows_inserted == 20
+    # PG -> PG with identical types is one in-engine COPY pipe, otherwise batches of batch_size rows
+    assert first.batches == (1 if src_name == dst_name else 4)
     if aware:
         assert datetime.fromisoformat(first.watermark_after).tzinfo is not None
 

@@ -41,6 +41,14 @@ class SQLiteDB:
             c.close()
 
 
+@pytest.fixture(autouse=True)
+def row_path(monkeypatch):
+    """Unit tests exercise the row path (batches, conversions); the in-engine copy is tested separately."""
+    from airflow_sync.engine import load
+
+    monkeypatch.setattr(load, "IN_ENGINE_COPY", False)
+
+
 @pytest.fixture
 def src(tmp_path) -> SQLiteDB:
     return SQLiteDB(tmp_path / "source.db")
