@@ -12,6 +12,8 @@ Shape of every job DAG::
   (1 = one query at a time) and descending absolute priority weights (first query first).
 * ``post_job`` is a teardown: it runs after failures and after a cancel, and it never masks a failed query
   in the run state (a plain ``all_done`` leaf would).
+* every query task declares its destination table as an outlet Asset (:mod:`airflow_sync.dags.assets`), so
+  DAGs scheduled on that Asset run after each successful replication into it.
 
 Building is deterministic (no ``now()``, sorted input). A stored job that cannot be built is logged with
 its name and skipped, unless ``[airflow_sync] strict_mode`` is on (tests), which re-raises.
@@ -27,6 +29,7 @@ import pendulum
 from airflow.sdk import DAG
 
 from airflow_sync import settings as settings_mod
+from airflow_sync.dags.assets import query_assets
 from airflow_sync.dags.operators import JobEventOperator, ReplicateOperator
 
 if TYPE_CHECKING:
@@ -79,6 +82,7 @@ def build_dag(job: Job, *, cfg: Settings | None = None) -> DAG:
     """
     cfg = cfg or settings_mod.load()
     ids = job.query_task_ids()
+    assets = query_assets(job)
     parallelism = max(1, cfg.default_parallelism)
     chained = not job.continue_on_error and parallelism == 1
     with DAG(
@@ -106,6 +110,8 @@ def build_dag(job: Job, *, cfg: Settings | None = None) -> DAG:
                 priority_weight=len(ids) - n,
                 weight_rule="absolute",
                 doc_md=f"```sql\n{text}\n```",
+                # an event only when the task succeeds: Airflow emits none for skipped or failed tasks
+                outlets=[assets[task_id]] if task_id in assets else [],
             )
             for n, (task_id, text) in enumerate(zip(ids, job.queries, strict=True))
         ]
