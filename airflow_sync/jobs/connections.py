@@ -46,8 +46,19 @@ def get_connection(conn_id: str) -> Any:
     return ConnectionModel.get_connection_from_secrets(conn_id)
 
 
+#: connection_type() prefix for SQL connections outside the built-in types (see model.validate_connections)
+GENERIC_MARKER = "dbapi:"
+FAST_PATH_TYPES = SQLITE_TYPES | POSTGRES_TYPES | MYSQL_TYPES
+
+
 def connection_type(conn_id: str) -> str | None:
-    """The connection's ``conn_type`` (lower case), or None when no such connection exists.
+    """What kind of connection ``conn_id`` is, for job validation; None when no such connection exists.
+
+    * sqlite / postgres / postgresql / mysql / mariadb: the type itself (built-in URL mapping);
+    * any other type whose hook is a ``DbApiHook`` with a SQLAlchemy URL of an installed dialect:
+      ``dbapi:<type>`` (replicated through the hook's URL and the engine's generic dialect);
+    * anything else (``http``, a provider that is not installed, a SQL hook without a usable URL): the
+      plain type, which the job model refuses with a message naming it. Why it is not usable is logged.
 
     :param conn_id: Airflow connection id
     """
@@ -59,7 +70,29 @@ def connection_type(conn_id: str) -> str | None:
         conn = get_connection(conn_id)
     except AirflowNotFoundException:
         return None
-    return (conn.conn_type or "").lower() or None
+    kind = (conn.conn_type or "").lower()
+    if not kind or kind in FAST_PATH_TYPES:
+        return kind or None
+    problem = _generic_problem(conn)
+    if problem:
+        log.info("Connection %r of type %r cannot be replicated: %s", conn_id, kind, problem)
+        return kind
+    return GENERIC_MARKER + kind
+
+
+def _generic_problem(conn: Any) -> str | None:
+    """Why a connection of a non-built-in type cannot be replicated, or None when it can."""
+    from airflow_sync.engine.dialects import supported_url
+
+    try:
+        url = _generic_url(conn)
+    except ValueError as exc:
+        return str(exc)
+    except Exception as exc:  # unknown type / provider not installed / hook refuses its own settings
+        return f"its hook cannot be loaded ({type(exc).__name__})"
+    if not supported_url(url):
+        return "no installed SQLAlchemy dialect for its URL " + redacted_url(url)
+    return None
 
 
 def _extra(conn: Any) -> dict[str, Any]:

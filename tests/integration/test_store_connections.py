@@ -22,6 +22,8 @@ def env_conns(airflow_db, monkeypatch, tmp_path):
         },
         "c_my": {"conn_type": "mysql", "host": "m.example", "login": "root", "schema": "shop"},
         "c_http": {"conn_type": "http", "host": "example.com"},
+        "c_odd": {"conn_type": "nosuchdb", "host": "db.example"},
+        "c_duck": {"conn_type": "duckdb", "host": str(tmp_path / "w.duckdb")},
     }
     for conn_id, body in conns.items():
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(body))
@@ -64,3 +66,50 @@ def test_a_sqlite_url_opens_the_file(env_conns):
         c.execute(sqlalchemy.text("create table t (a int)"))
     engine.dispose()
     assert (env_conns / "x.db").exists()
+
+
+def test_a_sql_connection_outside_the_built_in_types_is_generic(env_conns):
+    """DuckDB's provider (a third-party DbApiHook whose URL comes from ``get_uri``) is installed for this."""
+    pytest.importorskip("duckdb_provider", reason="airflow-provider-duckdb is not installed")
+    from airflow_sync.jobs.connections import connection_type, sqlalchemy_url
+
+    assert connection_type("c_duck") == "dbapi:duckdb"
+    assert sqlalchemy_url("c_duck") == f"duckdb:///{env_conns / 'w.duckdb'}"
+
+
+def test_connections_that_are_not_sql_keep_their_type_and_are_refused(env_conns):
+    from airflow_sync.jobs.connections import connection_type
+
+    assert connection_type("c_http") == "http"  # HttpHook is not a DbApiHook
+    assert connection_type("c_odd") == "nosuchdb"  # no provider knows this type
+
+
+def make_job(source: str, destination: str):
+    from airflow_sync.jobs.model import Job
+
+    return Job.from_wire(
+        {
+            "JobName": f"conn_{source}_{destination}",
+            "Source": source,
+            "Destination": destination,
+            "Query#1": "REPLICATE [t]",
+        }
+    )
+
+
+def test_the_store_accepts_generic_sql_connections_and_refuses_the_rest_naming_them(env_conns):
+    from airflow_sync.exceptions import JobValidationError
+    from airflow_sync.jobs import store
+
+    pytest.importorskip("duckdb_provider", reason="airflow-provider-duckdb is not installed")
+    job = store.create_job(make_job("c_sqlite", "c_duck"))
+    try:
+        assert store.get_job(job.name).destination == "c_duck"
+    finally:
+        store.delete_job(job.name)
+    with pytest.raises(JobValidationError) as err:
+        store.create_job(make_job("c_http", "c_odd"))
+    text = str(err.value)
+    assert "'c_http' has type 'http'" in text and "'c_odd' has type 'nosuchdb'" in text
+    assert "cannot be replicated" in text
+    assert {field for field, _ in err.value.errors} == {"Source", "Destination"}
