@@ -209,7 +209,9 @@ def _status_one(key: str, principal: Principal, *, session: Any) -> tuple[Any, l
 def _status_all(principal: Principal, *, session: Any) -> list[dict[str, Any]]:
     from airflow_sync.jobs import store
 
-    jobs = [j for j in store.list_jobs(session=session) if principal.allowed("read", dag_id_for(j.name))]
+    every = store.list_jobs(session=session)
+    visible = principal.filter_allowed("read", [dag_id_for(j.name) for j in every])
+    jobs = [j for j in every if dag_id_for(j.name) in visible]
     return results.latest_rows_for_jobs(jobs, session=session)
 
 

@@ -33,7 +33,7 @@ def _rows(principal: Principal, job_name: str | None, *, session: Any) -> list[d
         principal.authorize("read", dag_id_for(job_name))
     return history_rows(
         job_name=job_name,
-        may_read=lambda dag_id: principal.allowed("read", dag_id),
+        readable=lambda dag_ids: principal.filter_allowed("read", dag_ids),
         jobs_by_name=jobs,
         session=session,
     )

@@ -34,7 +34,9 @@ def _odata_params(request: Request) -> dict[str, str]:
 def _visible_entities(principal: Principal, *, session: Any) -> list[dict[str, Any]]:
     from airflow_sync.jobs import store
 
-    jobs = [j for j in store.list_jobs(session=session) if principal.allowed("read", dag_id_for(j.name))]
+    every = store.list_jobs(session=session)
+    visible = principal.filter_allowed("read", [dag_id_for(j.name) for j in every])
+    jobs = [j for j in every if dag_id_for(j.name) in visible]
     return job_service.entities(jobs, allowed=principal.allowed, session=session)
 
 

@@ -97,18 +97,17 @@ def history_row(info: RunInfo, *, job: Job | None, now: datetime) -> dict[str, A
 def history_rows(
     *,
     job_name: str | None,
-    may_read: Callable[[str], bool],
+    readable: Callable[[set[str]], set[str]],
     jobs_by_name: dict[str, Job],
     session: Session,
 ) -> list[dict[str, Any]]:
-    """All history rows the caller may read (``may_read(dag_id)``), newest first."""
-    allowed: dict[str, bool] = {}
-    runs = []
-    for run in sync_runs(job_name=job_name, session=session):
-        if run.dag_id not in allowed:
-            allowed[run.dag_id] = may_read(run.dag_id)
-        if allowed[run.dag_id]:
-            runs.append(run)
+    """All history rows the caller may read, newest first.
+
+    :param readable: the subset of the given DAG ids the caller may read (one auth-manager call)
+    """
+    all_runs = sync_runs(job_name=job_name, session=session)
+    allowed = readable({run.dag_id for run in all_runs})
+    runs = [run for run in all_runs if run.dag_id in allowed]
     infos = load_run_info(runs, session=session)
     now = datetime.now(UTC)
     return [
