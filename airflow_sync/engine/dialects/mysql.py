@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from airflow_sync.engine.dialects.base import (
@@ -75,6 +76,50 @@ def _coltype(data_type: str, column_type: str, length: Any, precision: Any, scal
     if dt in ("binary", "varbinary"):
         return ColType("binary", length=int(length) if length else None)
     return _SIMPLE.get(dt)
+
+
+_MAX_STATEMENT = 4_000_000
+# MySQL string literal escaping (backslash escapes are on unless NO_BACKSLASH_ESCAPES, which we never set)
+_ESCAPE = str.maketrans({"\\": "\\\\", "'": "\\'", "\0": "\\0", "\n": "\\n", "\r": "\\r", "\x1a": "\\Z"})
+
+
+def _lit_str(v: Any) -> str:
+    if type(v) is str:
+        return "'" + v.translate(_ESCAPE) + "'"
+    return _lit_any(v)
+
+
+def _lit_int(v: Any) -> str:
+    return str(int(v)) if type(v) in (int, bool) else _lit_any(v)
+
+
+def _lit_any(v: Any) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, Decimal):
+        return format(v, "f")
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "X'" + bytes(v).hex() + "'"
+    if isinstance(v, datetime):
+        return "'" + v.isoformat(" ") + "'"
+    if isinstance(v, (date, time)):
+        return "'" + v.isoformat() + "'"
+    return "'" + str(v).translate(_ESCAPE) + "'"
+
+
+def literal_for(kind: str) -> Callable[[Any], str]:
+    """The fastest correct SQL literal renderer for values of a destination column of ``kind``."""
+    if kind in ("string", "text", "json", "uuid"):
+        return _lit_str
+    if kind in ("int16", "int32", "int64", "bool"):
+        return _lit_int
+    return _lit_any
 
 
 class MySQLDialect(Dialect):
@@ -301,13 +346,26 @@ class MySQLDialect(Dialect):
         return None
 
     def load(self, conn: Any, table: str, columns: Sequence[Column], batches: Iterable[list[Row]]) -> int:
-        # PyMySQL rewrites executemany of INSERT ... VALUES into multi-row INSERTs; '%' must be doubled
-        cols = ", ".join(self.quote_ident(c.name) for c in columns).replace("%", "%%")
-        sql = f"INSERT INTO {table.replace('%', '%%')} ({cols}) VALUES ({', '.join(['%s'] * len(columns))})"
+        # Multi-row INSERTs rendered with one specialised literal function per column: PyMySQL's generic
+        # per-value escaping was two thirds of the run time. Statements stay well under max_allowed_packet.
+        cols = ", ".join(self.quote_ident(c.name) for c in columns)
+        prefix = f"INSERT INTO {table} ({cols}) VALUES "
+        fmts = [literal_for(c.type.kind) for c in columns]
         n = 0
         with conn.cursor() as cur:
             for batch in batches:
-                cur.executemany(sql, batch)
+                parts: list[str] = []
+                size = 0
+                for row in batch:
+                    vals = ["NULL" if v is None else f(v) for f, v in zip(fmts, row, strict=True)]
+                    s = "(" + ",".join(vals) + ")"
+                    parts.append(s)
+                    size += len(s)
+                    if size > _MAX_STATEMENT:
+                        cur.execute(prefix + ",".join(parts))
+                        parts, size = [], 0
+                if parts:
+                    cur.execute(prefix + ",".join(parts))
                 n += len(batch)
         return n
 
