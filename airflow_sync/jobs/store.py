@@ -102,6 +102,22 @@ def _stored_rows(session: Session) -> list[tuple[str, Any]]:
     return [(row.key, row.val) for row in rows if row.key.startswith(VARIABLE_PREFIX)]
 
 
+def _job_with_id(session: Session, job_id: str) -> str | None:
+    """The name of the stored job whose JobId is ``job_id`` (case-insensitive), or None.
+
+    Reads the ``job_id`` of the stored JSON only; a value that is not JSON is skipped (it has no id).
+    """
+    wanted = job_id.strip().lower()
+    for key, raw in _stored_rows(session):
+        try:
+            data = json.loads(raw) if isinstance(raw, str | bytes) else raw
+        except ValueError:
+            continue
+        if isinstance(data, dict) and str(data.get("job_id", "")).lower() == wanted:
+            return key[len(VARIABLE_PREFIX) :]
+    return None
+
+
 def _validate_connections(job: Job) -> None:
     from airflow_sync.jobs.connections import connection_type
     from airflow_sync.jobs.model import validate_connections
@@ -276,7 +292,8 @@ def create_job(job: Job, *, session: Session | None = None) -> Job:
 
     :param job: the validated job (its ``job_id`` is kept)
     :param session: metadata DB session (the caller commits); None = own transaction
-    :raises JobExistsError: a job with that name exists
+    :raises JobExistsError: a job with that name exists, or another job has its JobId (a body may carry
+        ``JobId``, which :meth:`Job.from_wire` adopts)
     :raises JobValidationError: Source or Destination is not a usable connection
     """
     from airflow.models.variable import Variable
@@ -286,6 +303,14 @@ def create_job(job: Job, *, session: Session | None = None) -> Job:
     with _session_scope(session) as s:
         if _select_variable(s, job.name, lock=False) is not None:
             raise JobExistsError(f"job {job.name!r} already exists")
+        # find_job() looks jobs up by JobId too, so two jobs must never share one. Two concurrent creates
+        # with the same explicit JobId are not serialised (ids are normally fresh UUIDs).
+        holder = _job_with_id(s, job.job_id)
+        if holder is not None:
+            raise JobExistsError(
+                f"JobId {job.job_id} already belongs to job {holder!r}; "
+                "leave JobId out to get a new one, or modify that job instead"
+            )
         try:
             with s.begin_nested():  # a concurrent create of the same name fails here, not at commit
                 s.add(Variable(key=variable_key(job.name), val=_encode(job), description=_description(job)))

@@ -202,3 +202,18 @@ def test_a_broken_stored_value_is_left_out_of_the_list(conns):
         assert stored_value("zz_broken") is None
     finally:
         Variable.delete(store.variable_key("zz_broken"))
+
+
+def test_create_refuses_a_job_id_that_another_job_has(conns):
+    from airflow_sync.jobs import store
+
+    first = store.create_job(make_job("id_owner", "REPLICATE [a]"))
+    copy = make_job("id_thief", "REPLICATE [b]", JobId=first.job_id.upper())
+    assert copy.job_id.lower() == first.job_id.lower()  # the body's JobId is adopted
+    with pytest.raises(JobExistsError) as err:
+        store.create_job(copy)
+    assert first.job_id in str(err.value) and "'id_owner'" in str(err.value)
+    assert stored_value("id_thief") is None
+    assert store.find_job(first.job_id) == first
+    store.create_job(make_job("id_fresh", "REPLICATE [c]"))  # without JobId: a new id, accepted
+    assert store.get_job("id_fresh").job_id != first.job_id
