@@ -117,40 +117,96 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def stop_group(pid: int, *, timeout: float = 20.0, check: bool = True) -> bool:
-    """SIGTERM a component's process group, SIGKILL it if it is still there after ``timeout`` seconds.
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (children, grandchildren…), read from ``/proc``; empty without procfs.
 
-    :param pid: the component's pid (= process group id)
-    :param timeout: grace period for a clean shutdown
-    :param check: only act when :func:`is_our_process` confirms the pid is an airflow process
-    :return: whether something was signalled
+    Task processes run in their own session, so signalling the component's process group misses them.
+
+    :param pid: the ancestor
     """
-    if check and not is_our_process(pid):
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGTERM)
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def stop_groups(pids: Sequence[int], *, timeout: float = 20.0, check: bool = True) -> list[int]:
+    """SIGTERM the components' process groups at once; SIGKILL what is left after ``timeout`` seconds.
+
+    :param pids: the components' pids (= process group ids)
+    :param timeout: grace period for a clean shutdown
+    :param check: only act on pids that :func:`is_our_process` confirms are airflow components
+    :return: the pids that were signalled
+    """
+    targets = [p for p in pids if not check or is_our_process(p)]
+    # task processes run in their own session: the group signal misses them, so signal them directly
+    strays = {c for p in targets for c in descendants(p) if _pgid(c) not in (None, *targets)}
+    for pid in targets:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+    _signal_airflow(strays, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    alive = list(targets)
+    while alive and time.monotonic() < deadline:
+        for pid in alive:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)  # reap our own children so they do not linger as zombies
+        alive = [p for p in alive if _group_alive(p)]
+        if alive:
+            time.sleep(0.2)
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)  # reap our own child so it does not linger as a zombie
-        if not _group_alive(pid):
-            return True
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, 0)
-    return True
+            os.waitpid(pid, 0)
+    _signal_airflow({p for p in strays if Path(f"/proc/{p}").exists()}, signal.SIGKILL)
+    return targets
+
+
+def stop_group(pid: int, *, timeout: float = 20.0, check: bool = True) -> bool:
+    """:func:`stop_groups` for one component; returns whether it was signalled."""
+    return bool(stop_groups([pid], timeout=timeout, check=check))
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def _signal_airflow(pids: set[int], sig: signal.Signals) -> None:
+    """Signal those of ``pids`` that still run an airflow process (a dead pid may have been reused)."""
+    for pid in pids:
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "airflow" in title:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
 
 
 def stop_all(started: Sequence[Started], timeout: float = 20.0) -> None:
-    """Stop components in reverse start order (the api-server last, tasks may still report to it).
+    """Stop components (all at once; those not started by this process only after the pid check).
 
     :param started: the components
     :param timeout: grace period per component
     """
-    for proc in reversed(started):
-        stop_group(proc.pid, timeout=timeout, check=proc.popen is None)
+    ours = [p.pid for p in started if p.popen is not None]
+    stop_groups(ours, timeout=timeout, check=False)
+    stop_groups([p.pid for p in started if p.popen is None], timeout=timeout)
 
 
 def read_state(path: Path) -> dict:

@@ -89,9 +89,8 @@ def stop(layout: Layout) -> int:
         layout.state.unlink(missing_ok=True)
         _say("The demo is not running.")
         return 0
-    for proc in reversed(alive):
-        _say(f"Stopping {proc.name} (pid {proc.pid}) ...")
-        processes.stop_group(proc.pid)
+    _say("Stopping " + ", ".join(f"{p.name} (pid {p.pid})" for p in alive) + " ...")
+    processes.stop_groups([p.pid for p in alive])
     layout.state.unlink(missing_ok=True)
     _say("Demo stopped.")
     return 0
@@ -194,8 +193,7 @@ def _reusable(layout: Layout, port: int) -> list[processes.Started] | None:
         return alive
     if alive:
         _say("  restarting: the previous demo processes are incomplete or on another port")
-        for proc in reversed(alive):
-            processes.stop_group(proc.pid)
+        processes.stop_groups([p.pid for p in alive])
     layout.state.unlink(missing_ok=True)
     return None
 

@@ -274,3 +274,39 @@ def test_a_stale_pidfile_never_signals_a_foreign_process(tmp_path, capsys):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_stopping_a_component_also_ends_its_task_processes_in_other_sessions(tmp_path):
+    """LocalExecutor task processes run in their own session; stopping the scheduler must not leave them."""
+    import os
+    import stat
+    import sys
+    import time
+
+    from airflow_sync.demo import processes
+
+    fake = tmp_path / "airflow"  # named like the real command, so the pid checks recognise it
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import subprocess, sys, time\n"
+        "if sys.argv[1] == 'scheduler':\n"
+        "    subprocess.Popen([sys.argv[0], 'task'], start_new_session=True)\n"
+        "time.sleep(60)\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    comp = processes.start(
+        "scheduler", [str(fake), "scheduler"], env=dict(os.environ), log=tmp_path / "s.log"
+    )
+    deadline = time.monotonic() + 20
+    while not processes.descendants(comp.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (task,) = processes.descendants(comp.pid)
+    assert os.getpgid(task) != comp.pid
+    assert processes.is_our_process(comp.pid)
+
+    assert processes.stop_groups([comp.pid], timeout=5) == [comp.pid]
+    assert comp.popen.poll() is not None
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{task}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{task}")
