@@ -121,6 +121,10 @@ def write_airflow_cfg(
             "simple_auth_manager_passwords_file": str(passwords),
             "execution_api_server_url": f"{base_url}/execution/",
             "dags_are_paused_at_creation": "False",
+            # Airflow skips writing a re-parsed DAG for 30 s after its last write (default), so a job
+            # edited twice within 30 s would reach its DAG only with a later periodic parse; the DAG hash
+            # is still compared, so 0 costs a write only when the DAG really changed.
+            "min_serialized_dag_update_interval": "0",
         },
         "database": {"sql_alchemy_conn": sql_alchemy_conn},
         "api": {

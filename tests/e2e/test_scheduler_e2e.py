@@ -9,7 +9,8 @@ applied with the ``airflow-sync`` console script and triggered through Airflow's
 
 The change is what measures the parse-request latency: the first job lands while the dag-processor is
 starting, and Airflow drops a priority request for a file that is being parsed at that moment (the file
-then waits for ``min_file_process_interval``).
+then waits for ``min_file_process_interval``). The change follows right after the first DAG was written,
+which is what ``[core] min_serialized_dag_update_interval = 0`` in the generated config is for.
 """
 
 from __future__ import annotations
