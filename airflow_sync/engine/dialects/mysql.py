@@ -113,12 +113,30 @@ def _lit_any(v: Any) -> str:
     return "'" + str(v).translate(_ESCAPE) + "'"
 
 
+def _lit_dec(v: Any) -> str:
+    return format(v, "f") if type(v) is Decimal else _lit_any(v)
+
+
+def _lit_float(v: Any) -> str:
+    return repr(v) if type(v) is float else _lit_any(v)
+
+
+def _lit_ts(v: Any) -> str:
+    return "'" + v.isoformat(" ") + "'" if type(v) is datetime else _lit_any(v)
+
+
 def literal_for(kind: str) -> Callable[[Any], str]:
     """The fastest correct SQL literal renderer for values of a destination column of ``kind``."""
     if kind in ("string", "text", "json", "uuid"):
         return _lit_str
     if kind in ("int16", "int32", "int64", "bool"):
         return _lit_int
+    if kind == "decimal":
+        return _lit_dec
+    if kind in ("float32", "float64"):
+        return _lit_float
+    if kind == "timestamp":
+        return _lit_ts
     return _lit_any
 
 

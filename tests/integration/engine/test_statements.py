@@ -3,6 +3,7 @@ PRIMARY KEY, CacheSchema created when missing, awkward identifiers."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 
@@ -113,3 +114,31 @@ def test_awkward_identifiers_are_quoted_everywhere(request, dst_name):
     d = dialect_for(dst.url)
     cols = ", ".join(d.quote_ident(c) for c in ("select", "a b.c", 'we"ird`', "pct%s"))
     assert dst.rows(f"SELECT {cols} FROM {d.quote_ident(dest)}") == [(1, "x", "y", "z")]
+
+
+@pytest.mark.parametrize("dst_name", ["sqlite", "postgresql", "mysql"])
+def test_types_the_engine_does_not_model_travel_as_their_text(request, dst_name):
+    src = get_backend(request, "postgresql")
+    dst = get_backend(request, dst_name)
+    src.run(
+        "DROP TABLE IF EXISTS odd_types",
+        "CREATE TABLE odd_types (id integer PRIMARY KEY, ip inet, tags int[], span interval, t time, "
+        "u uuid, n numeric, c char(3), j json)",
+        "INSERT INTO odd_types VALUES (1, '10.0.0.1/32', '{1,2,3}', '1 day 02:00:00', '23:59:59.5', "
+        "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 123456789012345678901234567890.123456789, 'ab', "
+        "'{\"k\": [1, 2]}'), (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    )
+    table = f"odd_types_{dst_name}"
+    dst.run(f"DROP TABLE IF EXISTS {table}")
+    source = parse_replicate("REPLICATE odd_types").source
+    plan = ReplicationPlan(job_name="odd", query_id=table, source=source, destination=table)
+    run_replication(plan, src.url, dst.url)
+    assert run_replication(plan, src.url, dst.url).rows_updated == 0
+    row = dst.rows(f"SELECT ip, tags, span, t, u, n, c, j FROM {table} WHERE id = 1")[0]
+    assert [str(v) for v in row[:3]] == ["10.0.0.1/32", "{1,2,3}", "1 day 02:00:00"]
+    assert str(row[3]).startswith("23:59:59.5")
+    assert str(row[4]) == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    assert Decimal(str(row[5])) == Decimal("123456789012345678901234567890.123456789")
+    assert row[6].rstrip() == "ab"
+    assert json.loads(row[7]) == {"k": [1, 2]} if isinstance(row[7], str) else row[7] == {"k": [1, 2]}
+    assert dst.rows(f"SELECT ip, tags, n FROM {table} WHERE id = 2") == [(None, None, None)]
