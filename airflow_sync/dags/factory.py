@@ -26,7 +26,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Param
 
 from airflow_sync import settings as settings_mod
 from airflow_sync.dags.assets import query_assets
@@ -70,8 +70,47 @@ def doc_md(job: Job) -> str:
         f"#### Queries\n\n{queries}\n\n"
         "#### Options\n\n| Field | Value |\n|---|---|\n" + "\n".join(rows) + "\n\n"
         "Edit this job through the airflow_sync Job API or `airflow-sync jobs apply`; "
-        'run a subset with conf `{"queries": ["<task id>", ...]}`.\n'
+        'run a subset with conf `{"queries": ["<task id>", ...]}` (the Trigger form offers them).\n'
     )
+
+
+#: longest query text shown in the trigger form's picker (the whole query is in the DAG docs)
+_PICK_LABEL_MAX = 90
+
+
+def trigger_params(job: Job) -> dict[str, Param]:
+    """The Trigger form of the Airflow UI: a ``queries`` multi-select of the job's query task ids.
+
+    The operators read ``dag_run.conf["queries"]``; an empty list (the form's default) or no key means every
+    query. Airflow validates a run's conf against these params when the run is created (UI, REST API,
+    ``executeJob``, ``dag.test()``), so an unknown task id is refused there, before anything runs; other
+    conf keys (``job_version``, ``job_id``) are not declared and pass as they are.
+
+    :param job: the job
+    """
+    ids = list(job.query_task_ids())
+    items: dict[str, Any] = {"type": "string"}
+    pick: dict[str, Any] = {}
+    if ids:
+        items["enum"] = ids  # validation
+        labels = {}
+        for n, (task_id, text) in enumerate(zip(ids, job.queries, strict=True), start=1):
+            short = " ".join(text.split())
+            if len(short) > _PICK_LABEL_MAX:
+                short = short[: _PICK_LABEL_MAX - 1] + "…"
+            labels[task_id] = f"{n}. {short}"
+        pick = {"examples": ids, "values_display": labels}  # the UI's multi-select pick list
+    return {
+        "queries": Param(
+            default=[],
+            type="array",
+            items=items,
+            uniqueItems=True,
+            title="Queries",
+            description="Run only these queries; leave empty to run every query of the job.",
+            **pick,
+        )
+    }
 
 
 def build_dag(job: Job, *, cfg: Settings | None = None) -> DAG:
@@ -98,6 +137,7 @@ def build_dag(job: Job, *, cfg: Settings | None = None) -> DAG:
         tags=_tags(job),
         doc_md=doc_md(job),
         default_args={"owner": cfg.owner, "retries": 0},
+        params=trigger_params(job),
     ) as dag:
         pre = JobEventOperator(job_name=job.name, phase="pre", verbosity=job.verbosity)
         queries = [

@@ -83,9 +83,10 @@ class _JobTask(BaseOperator):
 class ReplicateOperator(_JobTask):
     """Replicate one query of a job: ``REPLICATE ...`` from the source to the destination connection.
 
-    Reads ``dag_run.conf``: ``queries`` (task ids to run; the others skip) and ``job_version`` (D10). The
-    PreJob's ``CancelJob`` makes it skip, its ``out.env`` values fill ``{env:NAME}``. Transient replication
-    errors are left to Airflow's retries; everything else fails the task at once.
+    Reads ``dag_run.conf``: ``queries`` (task ids to run, the others skip; absent or empty = all) and
+    ``job_version`` (D10). The PreJob's ``CancelJob`` makes it skip, its ``out.env`` values fill
+    ``{env:NAME}``. Transient replication errors are left to Airflow's retries; everything else fails the
+    task at once.
 
     :param job_name: JobName
     :param query_id: the query's stable id (also the task id)
@@ -103,8 +104,9 @@ class ReplicateOperator(_JobTask):
         self._token: Any = None
 
     def execute(self, context: Context) -> dict[str, Any]:
+        # no key or [] (the Trigger form's default) = every query
         selected = _conf(context).get("queries")
-        if selected is not None and self.task_id not in selected:
+        if selected and self.task_id not in selected:
             raise AirflowSkipException("not selected for this run (conf 'queries')")
         pre = context["ti"].xcom_pull(task_ids=PRE_JOB) or {}
         if pre.get("cancel_job"):
