@@ -101,6 +101,9 @@ def cluster_env(db_name: str, port: int, heartbeat_timeout: int = 60) -> dict[st
             "AIRFLOW__CELERY__BROKER_URL": REDIS,
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{PG}/{db_name}",
             "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+            # Several clusters may share the local Redis (a developer's and a test run's): every broker key
+            # carries the metadata DB's name, so one cluster's workers never take another cluster's tasks.
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"{db_name}:",
             # Shared by every component, as in docker-compose.yml: a JWT issued by one api-server is valid
             # on the others, log-server requests are signed, connection secrets decrypt everywhere.
             "AIRFLOW__API__SECRET_KEY": s["secret_key"],
@@ -173,12 +176,15 @@ def _get_json(url: str, timeout: float = 3) -> dict | None:
         return None
 
 
-def _api_server_ready(port: int) -> bool:
-    """The public API answers, and so does the execution API: the first request to it builds the versioned
-    execution app (≈25 s of CPU on a busy 2-core machine). Warming it here keeps that out of the first task's
-    start, where the Task SDK's 5 s request timeout turned it into retries."""
+def _api_server_ready(port: int, *, execution_api: bool) -> bool:
+    """The public API answers, and with ``execution_api`` (the api-server the workers talk to) so does the
+    execution API: the first request to it builds the versioned execution app (≈25 s of CPU on a busy 2-core
+    machine). Warming it here keeps that out of the first task's start, where the Task SDK's 5 s request
+    timeout turned it into retries."""
     if _get_json(f"http://127.0.0.1:{port}/api/v2/monitor/health") is None:
         return False
+    if not execution_api:
+        return True
     return _get_json(f"http://127.0.0.1:{port}/execution/health", timeout=120) is not None
 
 
@@ -201,7 +207,8 @@ def _wait_ready(
         health = _get_json(f"http://127.0.0.1:{port}/api/v2/monitor/health")
         for name in list(pending):
             if name.startswith("api-server-"):
-                ok = _api_server_ready(port + int(name.rsplit("-", 1)[1]) - 1)
+                index = int(name.rsplit("-", 1)[1]) - 1
+                ok = _api_server_ready(port + index, execution_api=index == 0)
             elif name.startswith("worker-"):
                 ok = " ready." in _log(name).read_text(errors="replace")
             else:
@@ -391,9 +398,12 @@ def stop(*, drop_db: bool = False, grace: float = 20) -> None:
     for pid, procs in trees.items():
         _signal_tree(pid, procs, signal.SIGTERM)
     everything = [p for procs in trees.values() for p in procs]
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_running(p) for p in everything):
+    t0 = time.monotonic()
+    while time.monotonic() < t0 + grace and any(_running(p) for p in everything):
         time.sleep(0.2)
+    stubborn = [f.stem for f, pid in pids.items() if any(_running(p) for p in trees[pid])]
+    if stubborn:
+        print(f"still running {grace:.0f}s after SIGTERM, SIGKILL: {', '.join(stubborn)}", file=sys.stderr)
     for pid, procs in trees.items():
         _signal_tree(pid, [p for p in procs if _running(p)], signal.SIGKILL)
     psutil.wait_procs(everything, timeout=5)
@@ -436,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--fresh", action="store_true", help="stop a running cluster and wipe the state dir first")
     st = sub.add_parser("stop")
     st.add_argument("--drop-db", action="store_true", help="also drop the metadata database")
+    st.add_argument("--grace", type=float, default=20, help="seconds between SIGTERM and SIGKILL")
     sub.add_parser("status")
     k = sub.add_parser("kill", help="SIGKILL one component with everything it started (e.g. worker-1)")
     k.add_argument("name")
@@ -453,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
                 timeout=a.timeout,
             )
         elif a.cmd == "stop":
-            stop(drop_db=a.drop_db)
+            stop(drop_db=a.drop_db, grace=a.grace)
         elif a.cmd == "kill":
             print(kill_component(a.name))
         elif a.cmd == "status":

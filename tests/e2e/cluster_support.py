@@ -144,7 +144,8 @@ class Cluster:
     def stop(self) -> None:
         for api in self.apis:
             api.close()
-        out = self.script("stop", "--drop-db", timeout=90)
+        out = self.script("stop", "--drop-db", "--grace", "5", timeout=90)
+        print(out.stderr)
         if out.returncode != 0:
             print(out.stdout, out.stderr)
 
