@@ -108,13 +108,26 @@ def start(
 
 
 def _group_alive(pgid: int) -> bool:
+    """Whether a live (non-zombie) process is left in the group.
+
+    A finished component whose parent is gone stays a zombie until init reaps it, and some container inits
+    never do; a signal probe would count it as alive.
+    """
     try:
         os.killpg(pgid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         return False
-    except PermissionError:
-        return False
-    return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for entry in proc.glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def descendants(pid: int) -> set[int]:
