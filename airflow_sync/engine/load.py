@@ -296,8 +296,9 @@ class Run:
             self.summary.rows_inserted = self._load(target, table, [])
             _hook("staged")
         else:
-            stage = d.create_stage(conn, schema, table.name, [c.name for c in table.columns], self.tag)
+            stage = d.create_stage(conn, schema, table.name, [c.name for c in table.columns], self.tag, keys)
             self._load(stage, table, [])
+            d.stage_loaded(conn, stage)
             _hook("staged")
             self._merge(target, stage, table, deletes=not plan.skip_deleted)
             d.drop_stage(conn, stage)
@@ -399,7 +400,9 @@ class Run:
         for i, (lo, hi) in enumerate(spans):
             last = i == len(spans) - 1
             d.begin(conn)
-            stage = d.create_stage(conn, schema, table.name, [c.name for c in table.columns], self.tag)
+            stage = d.create_stage(
+                conn, schema, table.name, [c.name for c in table.columns], self.tag, table.primary_key
+            )
             if lo is not None:
                 lit = self.src_d.literal
                 conds = [f"{sq.check_sql} >= {lit(lo, t)}"] + (
@@ -407,6 +410,7 @@ class Run:
                 )
                 self.detail("window %d/%d: %s .. %s", i + 1, len(spans), lo, hi)
                 self._load(stage, table, conds, order=True)
+                d.stage_loaded(conn, stage)
             _hook("staged")
             self._merge(target, stage, table, deletes=False)
             if last and plan.delete_detection == "keys" and not plan.skip_deleted:
@@ -425,7 +429,7 @@ class Run:
         keys = list(table.primary_key)
         key_cols = [c for c in table.columns if c.name in keys]
         src_key_cols = [c for c in sq.columns if c.name in keys]
-        stage = d.create_stage(conn, schema, table.name, keys, self.tag + "k")
+        stage = d.create_stage(conn, schema, table.name, keys, self.tag + "k", keys)
         conv = RowConverter(
             self.src_d,
             d,
@@ -441,6 +445,7 @@ class Run:
             d.load(conn, stage, key_cols, (conv.convert(b) for b in stream))
         finally:
             stream.close()  # type: ignore[attr-defined]
+        d.stage_loaded(conn, stage)
         self.src_d.rollback(self.src) if self.src is not conn else None
         self._at("destination", f"deleting vanished keys from '{table.name}'")
         self.summary.rows_deleted += max(0, d.execute(conn, d.delete_missing_sql(target, stage, keys)))

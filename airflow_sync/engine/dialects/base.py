@@ -158,9 +158,18 @@ class Dialect:
 
     # --- staging ------------------------------------------------------------------------------------
     def create_stage(
-        self, conn: Any, schema: str | None, target: str, columns: Sequence[str], tag: str
+        self,
+        conn: Any,
+        schema: str | None,
+        target: str,
+        columns: Sequence[str],
+        tag: str,
+        keys: Sequence[str] = (),
     ) -> str:
-        """Create an empty session-private table shaped like ``target``'s ``columns``; returns its name."""
+        """Create an empty session-private table shaped like ``target``'s ``columns``; returns its name.
+
+        ``keys`` are indexed where the backend's merge would otherwise scan the stage once per row.
+        """
         stage = self.qualify(None, f"_as_stage_{tag}")
         cols = ", ".join(self.quote_ident(c) for c in columns)
         self.execute(
@@ -171,6 +180,9 @@ class Dialect:
 
     def drop_stage(self, conn: Any, stage: str) -> None:
         self.execute(conn, f"DROP TABLE IF EXISTS {stage}")
+
+    def stage_loaded(self, conn: Any, stage: str) -> None:
+        """Called once a stage holds its rows (e.g. to give the planner statistics)."""
 
     def clear_stage(self, conn: Any, stage: str) -> None:
         self.execute(conn, f"DELETE FROM {stage}")

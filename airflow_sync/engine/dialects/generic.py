@@ -123,7 +123,9 @@ class GenericDialect(Dialect):
         if schema not in sa.inspect(self.engine).get_schema_names():
             self.execute(conn, f"CREATE SCHEMA {self.quote_ident(schema)}")
 
-    def create_stage(self, conn: Any, schema: str | None, target: str, columns: Any, tag: str) -> str:
+    def create_stage(
+        self, conn: Any, schema: str | None, target: str, columns: Any, tag: str, keys: Any = ()
+    ) -> str:
         stage = self.qualify(schema, f"_as_stage_{tag}")
         cols = ", ".join(self.quote_ident(c) for c in columns)
         self.execute(

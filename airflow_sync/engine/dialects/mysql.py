@@ -303,6 +303,26 @@ class MySQLDialect(Dialect):
             f"{self.quote_ident(column.name)} {self.type_sql(column.type)}"
         ]
 
+    def create_stage(
+        self,
+        conn: Any,
+        schema: str | None,
+        target: str,
+        columns: Sequence[str],
+        tag: str,
+        keys: Sequence[str] = (),
+    ) -> str:
+        # the index is declared in the CREATE: a later ALTER/CREATE INDEX would commit implicitly
+        stage = self.quote_ident(f"_as_stage_{tag}")
+        cols = ", ".join(self.quote_ident(c) for c in columns)
+        index = f"(KEY ({', '.join(map(self.quote_ident, keys))})) " if keys else ""
+        self.execute(
+            conn,
+            f"CREATE TEMPORARY TABLE {stage} {index}AS SELECT {cols} "
+            f"FROM {self.qualify(schema, target)} WHERE 1=0",
+        )
+        return stage
+
     def drop_stage(self, conn: Any, stage: str) -> None:
         # plain DROP TABLE commits implicitly in MySQL, even for a temporary table; TEMPORARY does not
         self.execute(conn, f"DROP TEMPORARY TABLE IF EXISTS {stage}")

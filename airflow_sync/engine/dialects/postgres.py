@@ -234,6 +234,10 @@ class PostgresDialect(Dialect):
                     n += len(batch)
         return n
 
+    def stage_loaded(self, conn: Any, stage: str) -> None:
+        # temporary tables are never auto-analysed; the merge joins need row estimates
+        self.execute(conn, f"ANALYZE {stage}")
+
     def same_representation(self, src: Column, dst: Column) -> bool:
         # binary COPY output of a column is valid binary COPY input of a column of the very same type
         return src.type == dst.type and src.native == dst.native and bool(src.native) and src.native[0] != "?"

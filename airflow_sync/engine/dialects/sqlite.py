@@ -199,12 +199,24 @@ class SQLiteDialect(Dialect):
         return []
 
     def create_stage(
-        self, conn: Any, schema: str | None, target: str, columns: Sequence[str], tag: str
+        self,
+        conn: Any,
+        schema: str | None,
+        target: str,
+        columns: Sequence[str],
+        tag: str,
+        keys: Sequence[str] = (),
     ) -> str:
-        stage = "temp." + self.quote_ident(f"_as_stage_{tag}")
+        name = f"_as_stage_{tag}"
+        stage = "temp." + self.quote_ident(name)
         cols = ", ".join(self.quote_ident(c) for c in columns)
         conn.execute(f"DROP TABLE IF EXISTS {stage}")
         conn.execute(f"CREATE TABLE {stage} AS SELECT {cols} FROM {self.qualify(schema, target)} WHERE 0")
+        if keys:
+            idx = "temp." + self.quote_ident(name + "_k")
+            conn.execute(
+                f"CREATE INDEX {idx} ON {self.quote_ident(name)} ({', '.join(map(self.quote_ident, keys))})"
+            )
         return stage
 
     def same_representation(self, src: Column, dst: Column) -> bool:
