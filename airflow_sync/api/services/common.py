@@ -123,13 +123,43 @@ def lock_dag(dag_id: str, *, session: Session) -> None:
         session.execute(select(DagModel.dag_id).where(DagModel.dag_id == dag_id).with_for_update())
 
 
-def in_session(fn: Callable[..., T], args: tuple = (), kwargs: dict | None = None) -> T:
-    """Run ``fn(*args, session=..., **kwargs)`` in one transaction (committed, or rolled back on error)."""
-    from airflow.utils.session import create_session
+#: what a busy metadata DB says (SQLite writer lock, PostgreSQL/MySQL deadlock or lock wait); retried
+_BUSY_MARKERS = ("database is locked", "deadlock", "lock wait timeout", "could not serialize")
+_ATTEMPTS = 4
 
-    # one transaction per call: committed when fn returns, rolled back when it raises (nothing changes)
-    with create_session(scoped=False) as session:
-        return fn(*args, session=session, **(kwargs or {}))
+
+def _busy(exc: BaseException) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return any(marker in text for marker in _BUSY_MARKERS)
+
+
+def in_session(fn: Callable[..., T], args: tuple = (), kwargs: dict | None = None) -> T:
+    """Run ``fn(*args, session=..., **kwargs)`` in one transaction (committed, or rolled back on error).
+
+    A transaction that loses to a concurrent writer (SQLite's single writer lock, a deadlock) is rolled
+    back and run again — the functions re-read and re-check everything they decide on — and after a few
+    attempts the caller gets a 503 asking to retry, never a 500.
+    """
+    import time
+
+    from airflow.utils.session import create_session
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(_ATTEMPTS):
+        try:
+            with create_session(scoped=False) as session:
+                return fn(*args, session=session, **(kwargs or {}))
+        except OperationalError as exc:
+            if not _busy(exc):
+                raise
+            if attempt == _ATTEMPTS - 1:
+                from airflow_sync.api.errors import ApiError
+
+                raise ApiError(
+                    503, "ServiceUnavailable", "The metadata database is busy; retry the request."
+                ) from exc
+            time.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 async def run_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

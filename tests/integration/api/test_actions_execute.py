@@ -252,3 +252,35 @@ def test_dag_test_run_subset_conf_skips_the_others(api_client, admin):
         ("REPLICATE [customers]", "SUCCESS"),
     ]
     assert rows[2]["RecordsAffected"] == "3" and rows[2]["Detail"] == "3 records"
+
+
+def test_waiting_clients_hold_no_server_thread(api_client, admin):
+    """More waiting executeJob calls than the server has worker threads: all wait concurrently and the
+    server keeps answering other requests meanwhile (a thread per waiting request would serialise them)."""
+    n, wait = 45, 6  # 45 > anyio's 40 worker threads and > asyncio's default executor
+    names = [unique("many") for _ in range(n)]
+    for name in names:
+        create_job(api_client, admin, name, sync=False)
+    sync_dags()
+    results = []
+
+    def call(name):
+        return _execute(api_client, admin, JobName=name, Timeout=wait)
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(n) as pool:
+        futures = [pool.submit(call, name) for name in names]
+        time.sleep(wait / 2)
+        t_get = time.monotonic()
+        r = api_client.get(f"{API}/jobs/$count", headers=admin)
+        get_seconds = time.monotonic() - t_get
+        assert r.status_code == 200
+        results = [f.result() for f in futures]
+    total = time.monotonic() - t0
+    assert [r.status_code for r in results] == [200] * n
+    assert {r.json()["value"][0]["Status"] for r in results} == {"QUEUED"}
+    assert get_seconds < wait, f"the server stalled {get_seconds:.1f} s while clients waited"
+    assert total < 4 * wait, f"{n} waits of {wait} s took {total:.1f} s: they did not overlap"
+    for name in names:
+        for run in active_runs(f"sync__{name}"):
+            finish_run(f"sync__{name}", run.run_id)
