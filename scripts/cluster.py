@@ -1,11 +1,12 @@
 """Run the distributed topology of docker-compose.yml without Docker: every component its own process.
 
-PostgreSQL metadata DB (a fresh database), Redis broker, CeleryExecutor, two Celery workers, a scheduler, a
-dag-processor, a triggerer and one or more api-servers on loopback ports — the same services and settings as
-``docker-compose.yml``, started as separate processes (each in its own process group) on this machine.
+PostgreSQL metadata DB (a fresh database with ``--fresh``), Redis broker, CeleryExecutor, two Celery workers,
+a scheduler, a dag-processor, a triggerer and one or more api-servers on loopback ports — the same services
+and settings as ``docker-compose.yml``, started as separate processes (each in its own process group).
 
-    python scripts/cluster.py start [--api-servers N] [--workers N] [--port 28080] [--db NAME] [--fresh]
-    python scripts/cluster.py stop [--drop-db]
+    python scripts/cluster.py start --fresh [--api-servers N] [--workers N] [--port 28080] [--db NAME]
+    python scripts/cluster.py start      # restart after stop: same DB (jobs, history), secrets and token
+    python scripts/cluster.py stop [--drop-db] [--grace 20]
     python scripts/cluster.py status     # which components are alive
     python scripts/cluster.py kill worker-1   # SIGKILL a component and its task processes (lose a worker)
     python scripts/cluster.py env        # prints the environment (export lines) to talk to the cluster
@@ -232,9 +233,13 @@ def _pg_connect(dbname: str = "postgres"):
     return psycopg.connect(host=host, port=int(port or 5432), user=user, dbname=dbname, autocommit=True)
 
 
-def _create_database(db_name: str) -> None:
+def _create_database(db_name: str, *, fresh: bool) -> None:
+    """Create the metadata database; ``fresh`` drops an existing one first, otherwise it is kept."""
     with _pg_connect() as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        if fresh:
+            c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        elif c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db_name,)).fetchone():
+            return
         c.execute(f'CREATE DATABASE "{db_name}"')
 
 
@@ -266,8 +271,9 @@ def start(
 ) -> dict[str, object]:
     """Start every component and wait until all are ready; returns what ``cluster.json`` records.
 
-    On failure the failing components' log tails are printed, everything started is stopped and
-    :class:`ClusterError` is raised.
+    ``fresh`` stops a running cluster of this state dir, wipes the dir and recreates the metadata DB; without
+    it the DB (jobs, history, tokens) and the secrets are kept: a restart. On failure the failing components'
+    log tails are printed, everything started is stopped and :class:`ClusterError` is raised.
     """
     if fresh and STATE.exists():
         stop()
@@ -290,7 +296,7 @@ def start(
     (STATE / "cluster.json").write_text(json.dumps(info))
     t0 = time.monotonic()
     try:
-        _create_database(db_name)
+        _create_database(db_name, fresh=fresh)
         _run_logged("db-migrate", [str(BIN / "airflow"), "db", "migrate"], env)
         print(f"  airflow db migrate: {time.monotonic() - t0:.0f}s", file=sys.stderr)
         airflow = str(BIN / "airflow")
@@ -309,18 +315,16 @@ def start(
                 [airflow, "celery", "worker", "--concurrency", "2", "--celery-hostname", f"worker{i + 1}@%h"],
                 worker_env(env, i, port),
             )
-        # The token goes straight into the metadata DB; created while the components boot.
-        token = (
-            _run_logged(
+        if not (STATE / "admin.token").exists():
+            # Straight into the metadata DB, while the components boot. Unique name: a kept DB may hold one.
+            name = f"cluster-admin-{time.strftime('%Y%m%d%H%M%S')}"
+            out = _run_logged(
                 "tokens-create",
-                [str(BIN / "airflow-sync"), "tokens", "create", "--name", "cluster-admin", "--role", "admin"],
+                [str(BIN / "airflow-sync"), "tokens", "create", "--name", name, "--role", "admin"],
                 env,
             )
-            .strip()
-            .splitlines()[-1]
-        )
-        (STATE / "admin.token").write_text(token)
-        (STATE / "admin.token").chmod(0o600)
+            (STATE / "admin.token").write_text(out.strip().splitlines()[-1])
+            (STATE / "admin.token").chmod(0o600)
         _wait_ready(procs, port, api_servers, timeout)
     except BaseException:
         stop()
@@ -443,7 +447,9 @@ def main(argv: list[str] | None = None) -> int:
         help="[scheduler] task_instance_heartbeat_timeout: seconds before a lost task is retried",
     )
     s.add_argument("--timeout", type=float, default=240, help="seconds to wait for every component")
-    s.add_argument("--fresh", action="store_true", help="stop a running cluster and wipe the state dir first")
+    s.add_argument(
+        "--fresh", action="store_true", help="stop a running cluster, wipe the state dir, recreate the DB"
+    )
     st = sub.add_parser("stop")
     st.add_argument("--drop-db", action="store_true", help="also drop the metadata database")
     st.add_argument("--grace", type=float, default=20, help="seconds between SIGTERM and SIGKILL")

@@ -247,6 +247,9 @@ def test_cancel_stops_a_running_job_on_its_worker(cluster: Cluster):
             return status["queries"][0]["Status"] == "RUNNING" and _active_source_queries() > 0
 
         wait_for("the query task to be reading the slow view", reading, timeout=RUN_TIMEOUT)
+        # never two runs of one job, whichever api-server is asked
+        again = one.post("/executeJob", {"JobName": "cl_cancel", "WaitForResults": "false"})
+        assert again.status_code == 409, again.text
         out = two.ok(two.post("/cancelJob", {"JobName": "cl_cancel"}))
         assert (out["value"][0]["RunId"], out["value"][0]["Status"]) == (run_id, "CANCELLED"), out
 
