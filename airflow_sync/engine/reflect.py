@@ -35,6 +35,10 @@ def detect_check_column(
     spaces, is one of ``updatedat``, ``modified``, ``lastmodified``, ``datemodified``, ``systemmodstamp``
     (``updated_at``, ``Modified``, ``last_modified``, ``DateModified``, ``SystemModstamp``...) and whose type
     is a timestamp, date or integer. Incremental mode also needs a primary key: without one, None.
+
+    Rows whose check column is NULL are never read by incremental runs (they have no position in time);
+    on SQLite the check column must hold ISO text with a space separator (``YYYY-MM-DD HH:MM:SS``), as
+    written by this engine and Python's sqlite3, because SQLite compares the text.
     """
     if not primary_key:
         return None

@@ -212,6 +212,8 @@ class Dialect:
         Bounds are literals rather than parameters so that user text in the same query (which may contain
         ``%``) is never run through a driver's ``%s`` formatting.
         """
+        if t.kind == "date" and isinstance(value, datetime):
+            value = value.date()  # a date column compares with a date (SQLite compares the text)
         if isinstance(value, bool):
             return "1" if value else "0"
         if isinstance(value, int):

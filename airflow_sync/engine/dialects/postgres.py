@@ -161,6 +161,8 @@ class PostgresDialect(Dialect):
         return "text"
 
     def literal(self, value: Any, t: ColType) -> str:
+        if t.kind == "date" and isinstance(value, datetime):
+            value = value.date()
         if isinstance(value, datetime):
             return (
                 f"{self.quote_string(value.isoformat(' '))}::{'timestamptz' if value.tzinfo else 'timestamp'}"

@@ -118,3 +118,10 @@ def test_drop_or_truncate_forces_full_mode(src, dst):
     assert run_replication(make_plan(truncate_table=True), src.url, dst.url).mode == "full"
     summary = run_replication(make_plan(drop_table=True), src.url, dst.url)
     assert summary.mode == "full" and summary.table_created and summary.rows_inserted == 10
+
+
+def test_date_check_column_includes_the_boundary_day(src, dst):
+    src.run('CREATE TABLE "src" (id INTEGER PRIMARY KEY, v TEXT, modified DATE)')
+    src.many('INSERT INTO "src" VALUES (?, ?, ?)', [(i, "a", f"2024-02-{i + 20:02d}") for i in range(10)])
+    summary = run_replication(make_plan(replicate_start_date=datetime(2024, 2, 25)), src.url, dst.url)
+    assert summary.mode == "incremental" and summary.rows_read == 5  # 25th..29th, the 25th included
