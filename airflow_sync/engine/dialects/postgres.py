@@ -40,6 +40,11 @@ _OIDS = {
     701: "float8", 1043: "varchar", 1042: "bpchar", 1082: "date", 1083: "time", 1114: "timestamp",
     1184: "timestamptz", 1700: "numeric", 17: "bytea", 2950: "uuid",
 }  # fmt: skip
+_LIBPQ = {
+    "connect_timeout", "application_name", "options", "target_session_attrs", "keepalives", "keepalives_idle",
+    "keepalives_interval", "keepalives_count", "gssencmode", "channel_binding", "service", "passfile",
+    "client_encoding", "krbsrvname", "requirepeer", "hostaddr",
+}  # fmt: skip
 _MOD = re.compile(r"\((\d+)(?:,(\d+))?\)")
 
 
@@ -67,7 +72,10 @@ class PostgresDialect(Dialect):
         from psycopg.types.string import TextLoader
 
         u = self.url
-        kwargs: dict[str, Any] = {k: v for k, v in u.query.items() if isinstance(v, str)}
+        # only libpq's own keywords: URLs built from Airflow connections may carry hook-level extras
+        kwargs: dict[str, Any] = {
+            k: v for k, v in u.query.items() if isinstance(v, str) and (k in _LIBPQ or k.startswith("ssl"))
+        }
         conn = psycopg.connect(
             host=u.host or None,
             port=u.port or None,
