@@ -430,9 +430,10 @@ def _check_type(meta: dict[str, Any], errors: list[JobValidationError]) -> None:
     )
 
 
-def _cross_field_errors(values: dict[str, Any]) -> list[JobValidationError]:
+def _cross_field_errors(values: dict[str, Any], reported: set[str | None]) -> list[JobValidationError]:
     errors = []
-    if values["scheduled"] and not values["scheduled_cron"]:
+    # a cron that was given but is invalid is already reported: "required" would mislead
+    if values["scheduled"] and not values["scheduled_cron"] and "ScheduledCron" not in reported:
         errors.append(
             JobValidationError(
                 "ScheduledCron is required when Scheduled is True (5 fields: minute hour day-of-month month "
@@ -458,7 +459,7 @@ def _build(
     statements: tuple[Any, ...] | None,
 ) -> Job:
     if len(values) == len(FIELDS):  # a required field missing is already reported
-        errors.extend(_cross_field_errors(values))
+        errors.extend(_cross_field_errors(values, {e.field for e in errors}))
     if errors:
         raise JobValidationErrors(errors)
     job = Job(queries=queries, job_id=job_id, **values)

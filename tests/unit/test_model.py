@@ -489,3 +489,15 @@ def test_from_store_coerces_hand_edited_types_and_rejects_garbage():
             Job.from_store(make().to_store() | bad)
     with pytest.raises(JobValidationError, match="malformed"):
         Job.from_store({"name": "x"})
+
+
+def test_invalid_cron_when_scheduled_is_reported_once_not_as_missing():
+    from airflow_sync.exceptions import JobValidationError
+    from airflow_sync.jobs.model import Job
+
+    with pytest.raises(JobValidationError) as err:
+        Job.from_wire(
+            {"JobName": "a", "Source": "s", "Destination": "d", "Scheduled": "True", "ScheduledCron": "0 0 30 2 *"}
+        )
+    assert "never" in str(err.value) or "30" in str(err.value)
+    assert "is required" not in str(err.value)
