@@ -38,6 +38,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	@# GenericTransfer's MariaDB peer needs MySqlHook; its mysqlclient dependency cannot build without system
+	@# headers, so the provider goes in without it and uses mysql-connector-python (pinned: 9.7 has a C extension
+	@# that works with this OpenSSL).
+	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps apache-airflow-providers-mysql aiomysql
+	$(BIN)/uv pip install --python $(BIN)/python -q mysql-connector-python==9.7.0
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench
 
 cluster: $(STAMP)
