@@ -397,25 +397,34 @@ class Run:
         target = d.qualify(schema, table.name)
         if not spans:
             spans = [(None, None)]
+        # windows are disjoint: into a table that was empty when the run started, rows go straight in
+        direct = table.created or not d.has_rows(conn, target)
+        d.rollback(conn)
         for i, (lo, hi) in enumerate(spans):
             last = i == len(spans) - 1
             d.begin(conn)
-            stage = d.create_stage(
-                conn, schema, table.name, [c.name for c in table.columns], self.tag, table.primary_key
-            )
+            stage = None
+            if not direct:
+                stage = d.create_stage(
+                    conn, schema, table.name, [c.name for c in table.columns], self.tag, table.primary_key
+                )
             if lo is not None:
                 lit = self.src_d.literal
                 conds = [f"{sq.check_sql} >= {lit(lo, t)}"] + (
                     [f"{sq.check_sql} < {lit(hi, t)}"] if hi else []
                 )
                 self.detail("window %d/%d: %s .. %s", i + 1, len(spans), lo, hi)
-                self._load(stage, table, conds, order=True)
-                d.stage_loaded(conn, stage)
+                n = self._load(stage or target, table, conds, order=True)
+                if stage is None:
+                    self.summary.rows_inserted += n
+                else:
+                    d.stage_loaded(conn, stage)
             _hook("staged")
-            self._merge(target, stage, table, deletes=False)
-            if last and plan.delete_detection == "keys" and not plan.skip_deleted:
-                self._detect_deletes(schema, table, target)
-            d.drop_stage(conn, stage)
+            if stage is not None:
+                self._merge(target, stage, table, deletes=False)
+                if last and plan.delete_detection == "keys" and not plan.skip_deleted:
+                    self._detect_deletes(schema, table, target)
+                d.drop_stage(conn, stage)
             _hook("merged")
             wm = self._final_watermark(run_start, lower) if last else hi
             self._commit(schema, wm)

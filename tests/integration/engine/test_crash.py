@@ -82,21 +82,33 @@ def _state(dst, query_id: str):
     return rows[0][0] if rows else None
 
 
-# every point on SQLite; the riskiest ones on the servers (keeps the suite short)
+# every point on SQLite; the riskiest ones on the servers (keeps the suite short). "prefilled": the
+# destination already has a row, so windows go through stage + merge; otherwise straight into the table.
 KILL_POINTS = [
-    ("sqlite", p, n) for p, n in [("batch", 2), ("staged", 2), ("merged", 1), ("commit", 2), ("committed", 1)]
+    ("sqlite", p, n, True)
+    for p, n in [("batch", 2), ("staged", 2), ("merged", 1), ("commit", 2), ("committed", 1)]
 ]
-KILL_POINTS += [("postgresql", "batch", 2), ("postgresql", "staged", 2), ("postgresql", "commit", 2)]
-KILL_POINTS += [("mysql", "batch", 2), ("mysql", "commit", 2)]
+KILL_POINTS += [("sqlite", "batch", 2, False), ("sqlite", "commit", 2, False)]
+KILL_POINTS += [
+    ("postgresql", "batch", 2, True),
+    ("postgresql", "staged", 2, True),
+    ("postgresql", "commit", 2, True),
+]
+KILL_POINTS += [("mysql", "batch", 2, True), ("mysql", "commit", 2, False)]
+TS_TYPE = {"sqlite": "DATETIME", "postgresql": "timestamp", "mysql": "DATETIME(6)"}
 
 
-@pytest.mark.parametrize(("dst_name", "point", "nth"), KILL_POINTS)
-def test_incremental_windows_survive_sigkill(request, tmp_path, dst_name, point, nth):
+@pytest.mark.parametrize(("dst_name", "point", "nth", "prefilled"), KILL_POINTS)
+def test_incremental_windows_survive_sigkill(request, tmp_path, dst_name, point, nth, prefilled):
     src = get_backend(request, "sqlite")
     dst = get_backend(request, dst_name)
     _seed(src)
-    table = f"crash_{point}"
-    dst.run(f"DROP TABLE IF EXISTS {dialect_for(dst.url).quote_ident(table)}")
+    table = f"crash_{point}_{int(prefilled)}"
+    qt = dialect_for(dst.url).quote_ident(table)
+    dst.run(f"DROP TABLE IF EXISTS {qt}")
+    if prefilled:
+        dst.run(f"CREATE TABLE {qt} (id INTEGER PRIMARY KEY, v VARCHAR(50), updated_at {TS_TYPE[dst_name]})")
+        dst.run(f"INSERT INTO {qt} VALUES (0, 'stale', NULL)")
     plan = ReplicationPlan(
         job_name="crash", query_id=f"{table}_{dst_name}", source=TableRef(("crash_src",)), destination=table,
         batch_size=4, replicate_start_date=T0, replicate_interval=100, replicate_interval_unit="days",
@@ -105,17 +117,16 @@ def test_incremental_windows_survive_sigkill(request, tmp_path, dst_name, point,
 
     # after the kill: the destination holds exactly the committed windows, and the watermark says which
     wm = _state(dst, plan.query_id)
-    ids = [r[0] for r in dst.rows(f"SELECT id FROM {dialect_for(dst.url).quote_ident(table)} ORDER BY id")]
-    if wm is None:
-        assert ids == []
-    else:
-        committed = datetime.fromisoformat(wm)
-        assert ids == [i for i in range(30) if T0 + timedelta(days=10 * i) < committed]
+    rows = dst.rows(f"SELECT id, v FROM {qt} ORDER BY id")
+    committed = datetime.fromisoformat(wm) if wm else T0
+    expected = [(i, f"v{i}") for i in range(30) if T0 + timedelta(days=10 * i) < committed]
+    if prefilled and not expected:
+        expected = [(0, "stale")]
+    assert rows == expected
 
     summary = run_replication(plan, src.url, dst.url)
     assert summary.watermark_before == wm
-    got = dst.rows(f"SELECT id, v FROM {dialect_for(dst.url).quote_ident(table)} ORDER BY id")
-    assert got == [(i, f"v{i}") for i in range(30)]
+    assert dst.rows(f"SELECT id, v FROM {qt} ORDER BY id") == [(i, f"v{i}") for i in range(30)]
     assert _state(dst, plan.query_id) == summary.watermark_after
 
 
