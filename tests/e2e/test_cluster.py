@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import os
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -91,6 +93,9 @@ def _task(dag_id: str, task_id: str) -> dict[str, Any] | None:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> Cluster:
     """A whole cluster with its own metadata DB, state dir and ports; always stopped, databases dropped."""
+    redis = urlsplit(os.environ.get("AIRFLOW_SYNC_REDIS", "redis://127.0.0.1:6379/5"))
+    if not services._reachable(redis.hostname or "127.0.0.1", redis.port or 6379):
+        services.unavailable(f"Redis at {redis.hostname}:{redis.port} (the Celery broker)")
     services.create_pg_database(SRC_DB)
     services.create_pg_database(DST_DB)
     with _pg(SRC_DB) as c:
