@@ -138,3 +138,17 @@ def test_readers_see_old_contents_until_commit(src, dst, monkeypatch):
     run_replication(make_plan(), src.url, dst.url)
     assert seen == [0]
     assert dst.rows("SELECT count(*) FROM \"src\" WHERE name = 'new'") == [(30,)]
+
+
+def test_sqlite_to_sqlite_copies_inside_the_engine_and_never_writes_the_source(src, dst, monkeypatch):
+    monkeypatch.setattr(load, "IN_ENGINE_COPY", True)
+    _seed(src, 50)
+    before = src.rows('SELECT * FROM "src" ORDER BY id')
+    first = run_replication(make_plan(), src.url, dst.url)
+    assert (first.batches, first.rows_inserted) == (1, 50)
+    src.run("UPDATE \"src\" SET name = 'changed' WHERE id < 5")
+    second = run_replication(make_plan(), src.url, dst.url)
+    assert (second.rows_updated, second.rows_inserted, second.rows_deleted) == (5, 0, 0)
+    assert dst.rows('SELECT * FROM "src" ORDER BY id') == src.rows('SELECT * FROM "src" ORDER BY id')
+    assert src.rows('SELECT count(*) FROM "src"') == [(len(before),)]
+    assert src.rows("SELECT name FROM sqlite_master WHERE name LIKE '%airflow_sync%'") == []
