@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 SYSLOG_SOCKET = "/dev/log"
 
+#: run conf key that cancelJob sets (to the cancelling user) before it marks the run failed: the DagRun note
+#: that the UI shows does not reach task processes, the conf does — so post_job can report CANCELLED
+CANCELLED_BY_CONF_KEY = "cancelled_by"
+
 #: Airflow task state -> status word of the per-query rows (the API's vocabulary)
 _QUERY_STATUS = {
     "success": "SUCCESS",
@@ -34,7 +38,7 @@ _QUERY_STATUS = {
     "up_for_retry": "RETRYING",
 }
 #: run status -> word used in the default subject (as the history's Status column)
-_SUBJECT_WORD = {"SUCCESS": "Successful", "FAILED": "Failed", "SKIPPED": "Skipped"}
+_SUBJECT_WORD = {"SUCCESS": "Successful", "FAILED": "Failed", "SKIPPED": "Skipped", "CANCELLED": "Cancelled"}
 
 
 @dataclass
@@ -57,7 +61,7 @@ class RunSummary:
     job_id: str
     dag_id: str
     run_id: str
-    status: str  # SUCCESS, FAILED or SKIPPED
+    status: str  # SUCCESS, FAILED, CANCELLED or SKIPPED
     pre_job: str
     queries: list[QueryOutcome] = field(default_factory=list)
     post_job_error: str | None = None
@@ -84,9 +88,11 @@ def query_status(ti_state: str | None) -> str:
     return _QUERY_STATUS.get(str(ti_state), str(ti_state).upper())
 
 
-def run_status(pre_job_state: str | None, queries: list[QueryOutcome]) -> str:
-    """FAILED when the PreJob or any query failed (or could not run because of a failure), SKIPPED when
-    no query ran, SUCCESS otherwise."""
+def run_status(pre_job_state: str | None, queries: list[QueryOutcome], *, cancelled: bool = False) -> str:
+    """CANCELLED when cancelJob stopped the run, FAILED when the PreJob or any query failed (or could not run
+    because of a failure), SKIPPED when no query ran, SUCCESS otherwise."""
+    if cancelled:
+        return "CANCELLED"
     if pre_job_state in ("failed", "upstream_failed") or any(
         q.status in ("FAILED", "NOT RUN") for q in queries
     ):
@@ -125,10 +131,10 @@ def email_body(summary: RunSummary) -> str:
 
 
 def wants_email(job: Job, summary: RunSummary) -> bool:
-    """SendEmailNotification on, and either every run or (EmailErrorOnly) only failed ones."""
+    """SendEmailNotification on, and either every run or (EmailErrorOnly) only failed or cancelled ones."""
     if not job.send_email_notification or not job.notify_email_to.strip():
         return False
-    return summary.status == "FAILED" or not job.email_error_only
+    return summary.status in ("FAILED", "CANCELLED") or not job.email_error_only
 
 
 def send_email(

@@ -301,9 +301,16 @@ class JobEventOperator(_JobTask):
         return summary.to_dict()
 
     def _collect(self, context: Context, job: Job) -> Any:
-        from airflow_sync.notifications import QueryOutcome, RunSummary, query_status, run_status
+        from airflow_sync.notifications import (
+            CANCELLED_BY_CONF_KEY,
+            QueryOutcome,
+            RunSummary,
+            query_status,
+            run_status,
+        )
 
         ti = context["ti"]
+        conf = context["dag_run"].conf or {}
         run_id = context["run_id"]
         wanted = [PRE_JOB, *self.query_ids]
         states = ti.get_task_states(dag_id=ti.dag_id, task_ids=wanted, run_ids=[run_id]).get(run_id, {})
@@ -330,7 +337,7 @@ class JobEventOperator(_JobTask):
             job_id=job.job_id,
             dag_id=ti.dag_id,
             run_id=run_id,
-            status=run_status(pre_state, outcomes),
+            status=run_status(pre_state, outcomes, cancelled=bool(conf.get(CANCELLED_BY_CONF_KEY))),
             pre_job=query_status(pre_state),
             queries=outcomes,
         )

@@ -216,6 +216,23 @@ def test_email_error_only_sends_nothing_for_a_successful_run(dbs, smtp_sink):
     assert smtp_sink.messages == []
 
 
+def test_a_run_cancelled_through_the_api_is_reported_cancelled_and_mailed(dbs, smtp_sink):
+    # cancelJob puts the marker into the run conf before marking the run failed (the DagRun note does not
+    # reach task processes); post_job must then report CANCELLED, and EmailErrorOnly still mails it
+    job = store_job(
+        "dt_cancelled",
+        "REPLICATE [cancel_orders] SELECT * FROM [orders]",
+        SendEmailNotification="True",
+        NotifyEmailTo="ops@example.com",
+        EmailErrorOnly="True",
+    )
+    dr, states = run(job, cancelled_by="alice")
+    assert states["post_job"] == "success"
+    assert xcom(dr, "post_job")["status"] == "CANCELLED"
+    (mail,) = smtp_sink.messages
+    assert b"dt_cancelled Cancelled" in mail.content
+
+
 def test_a_run_for_an_older_job_version_fails_fast(dbs):
     _, dst = dbs
     job = store_job("dt_version", "REPLICATE [ver_orders] SELECT * FROM [orders]")

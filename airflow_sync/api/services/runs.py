@@ -171,6 +171,8 @@ def cancel_run(job: Job, *, user: str, session: Session) -> DagRun:
     from airflow.api_fastapi.core_api.services.public.dag_run import patch_dag_run_state
     from airflow.models.dagbag import DBDagBag
 
+    from airflow_sync.notifications import CANCELLED_BY_CONF_KEY
+
     dag_id = dag_id_for(job.name)
     lock_dag(dag_id, session=session)
     run = active_run(dag_id, session=session)
@@ -183,6 +185,8 @@ def cancel_run(job: Job, *, user: str, session: Session) -> DagRun:
     else:  # keep what an operator wrote, after the marker
         old = run.dag_run_note.content or ""
         run.dag_run_note.content = f"{note}\n{old}"[:1000] if old else note
+    # the note does not reach task processes; the conf does: post_job reports the run as CANCELLED
+    run.conf = {**(run.conf or {}), CANCELLED_BY_CONF_KEY: user}
     session.flush()
     dag = DBDagBag().get_dag_for_run(run, session=session)
     if dag is None:

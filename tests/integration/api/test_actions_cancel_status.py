@@ -74,6 +74,15 @@ def _run(dag_id: str, run_id: str):
         return run.state, run.note, tis
 
 
+def _conf(dag_id: str, run_id: str) -> dict:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as s:
+        return dict(s.scalar(select(DagRun.conf).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)))
+
+
 def test_cancel_running_run_marks_it_failed_with_a_note(api_client, admin, token_headers):
     name = unique("can")
     job = create_job(api_client, admin, name, "REPLICATE [orders]", "REPLICATE [customers]")
@@ -98,6 +107,8 @@ def test_cancel_running_run_marks_it_failed_with_a_note(api_client, admin, token
 
     state, note, tis = _run(job["DagId"], run_id)
     assert note.startswith("Cancelled via API by test-support-")
+    # the note does not reach task processes; the conf carries the marker to the post_job teardown
+    assert _conf(job["DagId"], run_id)["cancelled_by"].startswith("test-support-")
     assert tis["replicate_orders"] == "failed" and tis["replicate_customers"] == "skipped"
     assert state in ("failed", "running")  # running only while the post_job teardown finishes
 
