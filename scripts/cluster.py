@@ -248,6 +248,19 @@ def _drop_database(db_name: str) -> None:
         c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
+def _drop_broker_keys(prefix: str) -> None:
+    """Delete this cluster's keys from the shared Redis (queues, bindings, a lost worker's unacked tasks)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 def _run_logged(name: str, argv: list[str], env: dict[str, str]) -> str:
     """Run a one-shot command; stdout is returned, stderr goes to ``logs/<name>.log``."""
     (STATE / "logs").mkdir(parents=True, exist_ok=True)
@@ -414,7 +427,9 @@ def stop(*, drop_db: bool = False, grace: float = 20) -> None:
     for pidfile in pids:
         pidfile.unlink(missing_ok=True)
     if drop_db and (STATE / "cluster.json").exists():
-        _drop_database(json.loads((STATE / "cluster.json").read_text())["db"])
+        db_name = json.loads((STATE / "cluster.json").read_text())["db"]
+        _drop_database(db_name)
+        _drop_broker_keys(f"{db_name}:")
     print("cluster stopped", file=sys.stderr)
 
 
