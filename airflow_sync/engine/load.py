@@ -20,17 +20,15 @@ from typing import Any
 
 from airflow_sync.engine.cancel import CancelToken
 from airflow_sync.engine.ddl import DestinationTable, ensure_table
-from airflow_sync.engine.dialects.base import Dialect, Row, local_tz
+from airflow_sync.engine.dialects.base import Dialect, Row
 from airflow_sync.engine.plan import ReplicationPlan, ReplicationSummary
 from airflow_sync.engine.reflect import SourceQuery, resolve_source
-from airflow_sync.engine.state import ensure_state_table, read_watermark, write_watermark
+from airflow_sync.engine.state import ensure_state_table, write_watermark
 from airflow_sync.engine.types import Column, infer_type
 from airflow_sync.engine.watermark import (
     as_datetime,
     format_watermark,
     next_watermark,
-    parse_watermark,
-    windows,
 )
 from airflow_sync.engine.writer import RowConverter, batch_max
 
@@ -361,101 +359,6 @@ class Run:
         )
 
     def _incremental(self, schema: str | None) -> None:
-        plan, d, conn = self.plan, self.dst_d, self.dst
-        sq, table = self.sq, self.table
-        assert sq is not None and sq.check is not None and sq.check_sql is not None and table is not None
-        integer = sq.check.type.kind in _INT_KINDS
-        aware = sq.check.type.kind == "timestamp" and sq.check.type.tz
-        self.max_seen = None
-        run_start = self._run_start()
-        stored = None if table.created else read_watermark(d, conn, schema, plan.job_name, plan.query_id)
-        d.rollback(conn)
-        self.summary.watermark_before = stored
-        lower: Any = parse_watermark(stored, integer)
-        if lower is None and plan.replicate_start_date is not None and not integer:
-            lower = plan.replicate_start_date
-        if isinstance(lower, datetime):
-            if aware and lower.tzinfo is None:
-                lower = lower.replace(tzinfo=UTC if plan.use_gmt else local_tz())
-            elif not aware and lower.tzinfo is not None:
-                lower = lower.astimezone(UTC if plan.use_gmt else local_tz()).replace(tzinfo=None)
-        if lower is None:
-            self._at("source", "reading the minimum of the check column")
-            lower = self.src_d.scalar(self.src, f"SELECT MIN({sq.check_sql}) FROM {sq.from_sql}" + (
-                f" WHERE ({sq.where_sql})" if sq.where_sql else ""))  # fmt: skip
-            canon = self.src_d.reader(sq.check.type, sq.check.native)
-            lower = canon(lower) if canon and lower is not None else lower
-            lower = as_datetime(lower) if lower is not None and not integer else lower
-            self.src_d.rollback(self.src)
-        t = sq.check.type
-        if lower is None:
-            spans: list[tuple[Any, Any]] = []
-        elif integer:
-            spans = [(lower, None)]
-        else:
-            spans = windows(lower, run_start, plan.replicate_interval, plan.replicate_interval_unit)
-        target = d.qualify(schema, table.name)
-        if not spans:
-            spans = [(None, None)]
-        # windows are disjoint: into a table that was empty when the run started, rows go straight in
-        direct = table.created or not d.has_rows(conn, target)
-        d.rollback(conn)
-        for i, (lo, hi) in enumerate(spans):
-            last = i == len(spans) - 1
-            d.begin(conn)
-            stage = None
-            if not direct:
-                stage = d.create_stage(
-                    conn, schema, table.name, [c.name for c in table.columns], self.tag, table.primary_key
-                )
-            if lo is not None:
-                lit = self.src_d.literal
-                conds = [f"{sq.check_sql} >= {lit(lo, t)}"] + (
-                    [f"{sq.check_sql} < {lit(hi, t)}"] if hi else []
-                )
-                self.detail("window %d/%d: %s .. %s", i + 1, len(spans), lo, hi)
-                n = self._load(stage or target, table, conds, order=True)
-                if stage is None:
-                    self.summary.rows_inserted += n
-                else:
-                    d.stage_loaded(conn, stage)
-            _hook("staged")
-            if stage is not None:
-                self._merge(target, stage, table, deletes=False)
-                if last and plan.delete_detection == "keys" and not plan.skip_deleted:
-                    self._detect_deletes(schema, table, target)
-                d.drop_stage(conn, stage)
-            _hook("merged")
-            wm = self._final_watermark(run_start, lower) if last else hi
-            self._commit(schema, wm)
-            self.summary.windows += 1
+        from airflow_sync.engine.incremental import run_incremental
 
-    def _detect_deletes(self, schema: str | None, table: DestinationTable, target: str) -> None:
-        """Delete destination rows whose key no longer exists in the source (key-set comparison)."""
-        sq = self.sq
-        assert sq is not None
-        d, conn = self.dst_d, self.dst
-        keys = list(table.primary_key)
-        key_cols = [c for c in table.columns if c.name in keys]
-        src_key_cols = [c for c in sq.columns if c.name in keys]
-        stage = d.create_stage(conn, schema, table.name, keys, self.tag + "k", keys)
-        conv = RowConverter(
-            self.src_d,
-            d,
-            src_key_cols,
-            key_cols,
-            table=table.name,
-            use_gmt=self.plan.use_gmt,
-            auto_truncate=True,
-        )
-        self._at("source", f"reading the keys of '{self.summary.source}'")
-        stream = self.src_d.stream(self.src, sq.keys_sql(self.src_d), (), 10_000)
-        try:
-            d.load(conn, stage, key_cols, (conv.convert(b) for b in stream))
-        finally:
-            stream.close()  # type: ignore[attr-defined]
-        d.stage_loaded(conn, stage)
-        self.src_d.rollback(self.src) if self.src is not conn else None
-        self._at("destination", f"deleting vanished keys from '{table.name}'")
-        self.summary.rows_deleted += max(0, d.execute(conn, d.delete_missing_sql(target, stage, keys)))
-        d.drop_stage(conn, stage)
+        run_incremental(self, schema)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_sync.engine.dialects.base import (
@@ -24,6 +23,7 @@ from airflow_sync.engine.dialects.base import (
     to_str,
     to_time,
 )
+from airflow_sync.engine.dialects.mysql_literals import MAX_STATEMENT, literal_for
 from airflow_sync.engine.types import ColType, Column, TableSchema
 
 _SIMPLE = {
@@ -76,68 +76,6 @@ def _coltype(data_type: str, column_type: str, length: Any, precision: Any, scal
     if dt in ("binary", "varbinary"):
         return ColType("binary", length=int(length) if length else None)
     return _SIMPLE.get(dt)
-
-
-_MAX_STATEMENT = 4_000_000
-# MySQL string literal escaping (backslash escapes are on unless NO_BACKSLASH_ESCAPES, which we never set)
-_ESCAPE = str.maketrans({"\\": "\\\\", "'": "\\'", "\0": "\\0", "\n": "\\n", "\r": "\\r", "\x1a": "\\Z"})
-
-
-def _lit_str(v: Any) -> str:
-    if type(v) is str:
-        return "'" + v.translate(_ESCAPE) + "'"
-    return _lit_any(v)
-
-
-def _lit_int(v: Any) -> str:
-    return str(int(v)) if type(v) in (int, bool) else _lit_any(v)
-
-
-def _lit_any(v: Any) -> str:
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool):
-        return "1" if v else "0"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, Decimal):
-        return format(v, "f")
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return "X'" + bytes(v).hex() + "'"
-    if isinstance(v, datetime):
-        return "'" + v.isoformat(" ") + "'"
-    if isinstance(v, (date, time)):
-        return "'" + v.isoformat() + "'"
-    return "'" + str(v).translate(_ESCAPE) + "'"
-
-
-def _lit_dec(v: Any) -> str:
-    return format(v, "f") if type(v) is Decimal else _lit_any(v)
-
-
-def _lit_float(v: Any) -> str:
-    return repr(v) if type(v) is float else _lit_any(v)
-
-
-def _lit_ts(v: Any) -> str:
-    return "'" + v.isoformat(" ") + "'" if type(v) is datetime else _lit_any(v)
-
-
-def literal_for(kind: str) -> Callable[[Any], str]:
-    """The fastest correct SQL literal renderer for values of a destination column of ``kind``."""
-    if kind in ("string", "text", "json", "uuid"):
-        return _lit_str
-    if kind in ("int16", "int32", "int64", "bool"):
-        return _lit_int
-    if kind == "decimal":
-        return _lit_dec
-    if kind in ("float32", "float64"):
-        return _lit_float
-    if kind == "timestamp":
-        return _lit_ts
-    return _lit_any
 
 
 class MySQLDialect(Dialect):
@@ -399,7 +337,7 @@ class MySQLDialect(Dialect):
                     s = "(" + ",".join(vals) + ")"
                     parts.append(s)
                     size += len(s)
-                    if size > _MAX_STATEMENT:
+                    if size > MAX_STATEMENT:
                         cur.execute(prefix + ",".join(parts))
                         parts, size = [], 0
                 if parts:
