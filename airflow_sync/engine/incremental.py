@@ -5,11 +5,11 @@ watermark; optional key-set delete detection in the last window.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_sync.engine.ddl import DestinationTable
-from airflow_sync.engine.dialects.base import local_tz
+from airflow_sync.engine.dialects.values import to_aware, to_naive
 from airflow_sync.engine.state import read_watermark
 from airflow_sync.engine.watermark import as_datetime, parse_watermark, windows
 from airflow_sync.engine.writer import RowConverter
@@ -43,9 +43,9 @@ def run_incremental(run: Run, schema: str | None) -> None:
         lower = plan.replicate_start_date
     if isinstance(lower, datetime):
         if aware and lower.tzinfo is None:
-            lower = lower.replace(tzinfo=UTC if plan.use_gmt else local_tz())
+            lower = to_aware(lower, plan.use_gmt)
         elif not aware and lower.tzinfo is not None:
-            lower = lower.astimezone(UTC if plan.use_gmt else local_tz()).replace(tzinfo=None)
+            lower = to_naive(lower, plan.use_gmt)
     if lower is None:
         run._at("source", "reading the minimum of the check column")
         lower = run.src_d.scalar(run.src, f"SELECT MIN({sq.check_sql}) FROM {sq.from_sql}" + (

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow_sync.engine.dialects.base import (
@@ -24,6 +23,7 @@ from airflow_sync.engine.dialects.base import (
     to_time,
 )
 from airflow_sync.engine.dialects.mysql_literals import MAX_STATEMENT, literal_for
+from airflow_sync.engine.dialects.values import to_naive
 from airflow_sync.engine.types import ColType, Column, TableSchema
 
 _SIMPLE = {
@@ -309,12 +309,9 @@ class MySQLDialect(Dialect):
     def writer(self, t: ColType, native: str, use_gmt: bool) -> Converter | None:
         k = t.kind
         if k == "timestamp":
-            # no time-zone type in MySQL: aware values are stored as UTC wall time
-            return lambda v: (
-                v.astimezone(UTC).replace(tzinfo=None)
-                if isinstance(v, datetime) and v.tzinfo is not None
-                else v
-            )
+            # no time-zone type in MySQL: aware values are stored as wall time in UTC (UseGmtDateTime) or
+            # in the local zone, like naive values
+            return lambda v: to_naive(v, use_gmt)
         if k == "binary":
             return lambda v: v if v is None or isinstance(v, bytes) else bytes(v)
         if k in ("json", "uuid"):

@@ -12,10 +12,11 @@ import contextlib
 import re
 import uuid as _uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from airflow_sync.engine.dialects.base import Converter, Dialect, Row, local_tz, to_str
+from airflow_sync.engine.dialects.base import Converter, Dialect, Row, to_str
+from airflow_sync.engine.dialects.values import to_aware, to_naive
 from airflow_sync.engine.types import ColType, Column, TableSchema
 
 _KNOWN = {
@@ -211,10 +212,10 @@ class PostgresDialect(Dialect):
         if k == "uuid":
             return lambda v: None if v is None or isinstance(v, _uuid.UUID) else _uuid.UUID(str(v))
         if k == "timestamp" and t.tz:
-            zone = UTC if use_gmt else local_tz()
-            return lambda v: v if v is None or v.tzinfo is not None else v.replace(tzinfo=zone)
+            return lambda v: v if v is None or v.tzinfo is not None else to_aware(v, use_gmt)
         if k == "timestamp":
-            return lambda v: v if v is None or v.tzinfo is None else v.astimezone(UTC).replace(tzinfo=None)
+            # an aware value in a naive column: wall time in UTC (UseGmtDateTime) or the local zone
+            return lambda v: v if v is None or v.tzinfo is None else to_naive(v, use_gmt)
         if k == "binary":
             return lambda v: v if v is None or isinstance(v, bytes) else bytes(v)
         return None

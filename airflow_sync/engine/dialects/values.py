@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,20 @@ def local_tz() -> timezone:
     """The worker's local zone as a fixed offset (naive datetimes are local unless UseGmtDateTime)."""
     off = datetime.now().astimezone().utcoffset() or timedelta(0)
     return timezone(off)
+
+
+def to_aware(v: Any, use_gmt: bool) -> Any:
+    """A naive datetime as aware: UTC with UseGmtDateTime, else the worker's local zone (DST-correct)."""
+    if not isinstance(v, datetime) or v.tzinfo is not None:
+        return v
+    return v.replace(tzinfo=UTC) if use_gmt else v.astimezone()
+
+
+def to_naive(v: Any, use_gmt: bool) -> Any:
+    """An aware datetime as naive wall time: in UTC with UseGmtDateTime, else in the local zone."""
+    if not isinstance(v, datetime) or v.tzinfo is None:
+        return v
+    return v.astimezone(UTC if use_gmt else None).replace(tzinfo=None)
 
 
 def to_decimal(v: Any) -> Any:

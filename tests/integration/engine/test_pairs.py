@@ -92,6 +92,8 @@ def sources(request):
 
 
 def _plan(dest: str, **kw) -> ReplicationPlan:
+    # UseGmtDateTime keeps the comparison independent of the machine's time zone
+    kw.setdefault("use_gmt", True)
     return ReplicationPlan(
         job_name="pairs", query_id=dest, source=TableRef(("edge",)), destination=dest, **kw
     )
