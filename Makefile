@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: install demo demo-stop test test-unit lint bench cluster cluster-stop clean
+.PHONY: install demo demo-stop test test-unit lint bench cluster cluster-status cluster-stop clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench: $(STAMP)
 
 cluster: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/cluster.py start --fresh
+
+cluster-status: $(STAMP)
+	$(BIN)/python scripts/cluster.py status
 
 cluster-stop:
 	$(BIN)/python scripts/cluster.py stop

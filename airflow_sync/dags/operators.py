@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_sync.exceptions import JobVersionMismatchError, ReplicationError
+from airflow_sync.exceptions import JobVersionMismatchError, ReplicationCancelled, ReplicationError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -185,7 +185,10 @@ class ReplicateOperator(_JobTask):
     def _fail(self, context: Context, exc: BaseException) -> NoReturn:
         plain = isinstance(exc, ReplicationError | AirflowFailException)
         message = str(exc) if plain else f"{type(exc).__name__}: {exc}"
-        self._record_error(context, message)
+        # a cancel (on_kill) is not an error of this query: without an error XCom the API reports the query
+        # CANCELLED in a cancelled run instead of FAILED
+        if not isinstance(exc, ReplicationCancelled):
+            self._record_error(context, message)
         if isinstance(exc, AirflowFailException):
             raise exc
         raise AirflowFailException(message) from exc

@@ -185,3 +185,23 @@ def test_on_kill_cancels_the_running_replication():
     token.register(lambda: interrupted.append(True))
     op.on_kill()
     assert token.cancelled and interrupted == [True]
+
+
+def test_a_cancelled_query_records_no_error_of_its_own():
+    # the API reports a failed query of a cancelled run as CANCELLED only when the query pushed no error XCom
+    from types import SimpleNamespace
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_sync.dags.operators import ReplicateOperator
+    from airflow_sync.exceptions import ReplicationCancelled, TerminalReplicationError
+
+    pushed: list[tuple[str, str]] = []
+    ti = SimpleNamespace(xcom_push=lambda key, value: pushed.append((key, value)))
+    op = ReplicateOperator(task_id="replicate_orders", job_name="j", query_id="replicate_orders")
+    with pytest.raises(AirflowFailException):
+        op._fail({"ti": ti}, ReplicationCancelled("Cancelled while reading 'orders'"))
+    assert pushed == []
+    with pytest.raises(AirflowFailException):
+        op._fail({"ti": ti}, TerminalReplicationError("table 'orders' has no column 'x'"))
+    assert pushed == [("error", "table 'orders' has no column 'x'")]
