@@ -18,7 +18,7 @@ from airflow_sync.engine.dialects import dialect_for
 from airflow_sync.engine.errors import classify
 from airflow_sync.engine.load import Run
 from airflow_sync.engine.plan import ReplicationPlan, ReplicationSummary
-from airflow_sync.exceptions import ReplicationCancelled, ReplicationError
+from airflow_sync.exceptions import ReplicationCancelled, ReplicationError, TerminalReplicationError
 
 __all__ = ["run_replication"]
 
@@ -85,6 +85,7 @@ def _run(
     dst_url = make_url(destination_url) if isinstance(destination_url, str) else destination_url
     src_d = dialect_for(src_url)
     dst_d = dialect_for(dst_url)
+    _refuse_self_copy(plan, src_url, dst_url)
     token.check()
     started = time.monotonic()
     conns: list[tuple[Any, Any]] = []
@@ -138,6 +139,22 @@ def _run(
         for d, c in conns:
             d.rollback(c)
             d.close(c)
+
+
+def _refuse_self_copy(plan: ReplicationPlan, src_url: URL, dst_url: URL) -> None:
+    """A query whose source and destination are the same table of the same database would empty it."""
+
+    def where(u: URL) -> tuple[object, ...]:
+        return (u.get_backend_name(), u.host, u.port, u.database)
+
+    if where(src_url) != where(dst_url):
+        return
+    ref = plan.select.source if plan.select is not None else plan.source
+    if ref.name.lower() == plan.destination.lower() and (ref.schema or "") == (plan.destination_schema or ""):
+        raise TerminalReplicationError(
+            f"Source and destination are the same table '{plan.destination}' in the same database; "
+            "set TableNamePrefix or a different destination name"
+        )
 
 
 def _looks_like_connection_error(exc: BaseException) -> bool:

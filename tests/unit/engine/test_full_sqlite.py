@@ -152,3 +152,12 @@ def test_sqlite_to_sqlite_copies_inside_the_engine_and_never_writes_the_source(s
     assert dst.rows('SELECT * FROM "src" ORDER BY id') == src.rows('SELECT * FROM "src" ORDER BY id')
     assert src.rows('SELECT count(*) FROM "src"') == [(len(before),)]
     assert src.rows("SELECT name FROM sqlite_master WHERE name LIKE '%airflow_sync%'") == []
+
+
+def test_a_table_is_never_replicated_onto_itself(src):
+    _seed(src, 5)
+    with pytest.raises(TerminalReplicationError, match="same table 'src'"):
+        run_replication(make_plan(), src.url, src.url)
+    assert src.rows('SELECT count(*) FROM "src"') == [(5,)]
+    summary = run_replication(make_plan(destination="copy_of_src"), src.url, src.url)
+    assert summary.rows_inserted == 5
