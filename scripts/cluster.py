@@ -90,6 +90,7 @@ def cluster_env(db_name: str, port: int, heartbeat_timeout: int = 60) -> dict[st
             "PYTHONPATH": os.pathsep.join(p for p in (str(STATE / "pylib"), env.get("PYTHONPATH")) if p),
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
             "AIRFLOW__CORE__FERNET_KEY": s["fernet_key"],
