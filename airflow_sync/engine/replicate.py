@@ -85,8 +85,8 @@ def _run(
     dst_url = make_url(destination_url) if isinstance(destination_url, str) else destination_url
     src_d = dialect_for(src_url)
     dst_d = dialect_for(dst_url)
-    _refuse_self_copy(plan, src_url, dst_url)
     token.check()
+    _refuse_self_copy(plan, src_url, dst_url)
     started = time.monotonic()
     conns: list[tuple[Any, Any]] = []
     handles: list[int] = []
