@@ -194,6 +194,21 @@ class SQLiteDialect(Dialect):
             return "UUID"
         return "TEXT"
 
+    def create_table_sql(
+        self, schema: str | None, name: str, columns: Sequence[Column], primary_key: Sequence[str]
+    ) -> str:
+        # a single integer key becomes the rowid ("INTEGER PRIMARY KEY"): no separate key index to maintain
+        key = primary_key[0] if len(primary_key) == 1 else None
+        col = next((c for c in columns if c.name == key), None)
+        if col is None or col.type.kind not in ("int16", "int32", "int64"):
+            return super().create_table_sql(schema, name, columns, primary_key)
+        defs = [
+            f"{self.quote_ident(c.name)} "
+            + ("INTEGER PRIMARY KEY" if c.name == key else self.type_sql(c.type))
+            for c in columns
+        ]
+        return f"CREATE TABLE {self.qualify(schema, name)} (" + ", ".join(defs) + ")"
+
     def alter_type_sql(self, schema: str | None, table: str, column: Column) -> list[str]:
         # SQLite stores any value in any column: a wider declared type changes nothing about storage
         return []

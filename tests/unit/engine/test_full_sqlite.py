@@ -35,7 +35,7 @@ def test_first_run_creates_table_with_types_and_key(src, dst):
     )
     info = dst.rows('PRAGMA table_info("src")')
     assert [(r[1], r[2], r[5]) for r in info] == [
-        ("id", "BIGINT", 1),
+        ("id", "INTEGER", 1),
         ("name", "VARCHAR(20)", 0),
         ("amount", "NUMERIC(10,2)", 0),
         ("ts", "DATETIME", 0),
