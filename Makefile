@@ -33,8 +33,8 @@ test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_sync tests bench
-	$(BIN)/ruff format --check airflow_sync tests bench
+	$(BIN)/ruff check airflow_sync tests bench scripts
+	$(BIN)/ruff format --check airflow_sync tests bench scripts
 	$(BIN)/mypy
 
 bench: $(STAMP)

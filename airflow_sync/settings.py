@@ -73,7 +73,7 @@ def config_section() -> dict[str, Any]:
 
 
 def _raw(name: str) -> str:
-    typ, default, _ = OPTIONS[name]
+    _, default, _ = OPTIONS[name]
     try:
         from airflow.configuration import conf
 

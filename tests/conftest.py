@@ -47,7 +47,7 @@ import pytest  # noqa: E402
 from tests import services  # noqa: E402
 
 
-def pytest_collection_modifyitems(config, items):  # noqa: ARG001
+def pytest_collection_modifyitems(config, items):
     for item in items:
         path = str(item.fspath)
         if f"{os.sep}integration{os.sep}" in path:

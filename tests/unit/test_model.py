@@ -497,7 +497,13 @@ def test_invalid_cron_when_scheduled_is_reported_once_not_as_missing():
 
     with pytest.raises(JobValidationError) as err:
         Job.from_wire(
-            {"JobName": "a", "Source": "s", "Destination": "d", "Scheduled": "True", "ScheduledCron": "0 0 30 2 *"}
+            {
+                "JobName": "a",
+                "Source": "s",
+                "Destination": "d",
+                "Scheduled": "True",
+                "ScheduledCron": "0 0 30 2 *",
+            }
         )
     assert "never" in str(err.value) or "30" in str(err.value)
     assert "is required" not in str(err.value)
