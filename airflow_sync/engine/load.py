@@ -175,7 +175,7 @@ class Run:
         self._at("source", f"reading '{self.summary.source}'")
         stream = self.src_d.stream(self.src, sql, params, size)
         try:
-            for raw in self.src_d.stream(self.src, sql, params, size):
+            for raw in stream:
                 self.token.check()
                 n = conv.batch_no + 1
                 if sq.check_index is not None:

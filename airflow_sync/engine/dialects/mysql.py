@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from sqlalchemy.engine import URL
+
 from airflow_sync.engine.dialects.base import (
     Converter,
     Dialect,
@@ -22,7 +24,9 @@ from airflow_sync.engine.dialects.base import (
     to_str,
     to_time,
 )
-from airflow_sync.engine.dialects.mysql_literals import MAX_STATEMENT, literal_for
+from airflow_sync.engine.dialects.mysql_load import load_rows
+from airflow_sync.engine.dialects.mysql_read import available as fast_reads_available
+from airflow_sync.engine.dialects.mysql_read import close_all, open_fast_stream
 from airflow_sync.engine.dialects.values import to_naive
 from airflow_sync.engine.types import ColType, Column, TableSchema
 
@@ -78,11 +82,28 @@ def _coltype(data_type: str, column_type: str, length: Any, precision: Any, scal
     return _SIMPLE.get(dt)
 
 
+#: read through mysql-connector-python's C extension when it is installed (tests turn it off)
+FAST_READS = True
+
+
+def _connector_errno(exc: BaseException) -> int | None:
+    """The error number of a mysql-connector-python error (0 when it has none), None for other errors."""
+    mod = type(exc).__module__ or ""
+    if not (mod.startswith("mysql.connector") or mod.startswith("_mysql_connector")):
+        return None
+    return int(getattr(exc, "errno", 0) or 0)
+
+
 class MySQLDialect(Dialect):
     name = "mysql"
     placeholder = "%s"
     transactional_ddl = False
     mariadb = True
+
+    def __init__(self, url: URL) -> None:
+        super().__init__(url)
+        #: connection ids of C-extension reads in flight (killed with the main connection's query)
+        self._readers: dict[int, Any] = {}
 
     def _params(self) -> dict[str, Any]:
         u = self.url
@@ -106,6 +127,10 @@ class MySQLDialect(Dialect):
     def begin(self, conn: Any) -> None:
         conn.begin()
 
+    def close(self, conn: Any) -> None:
+        close_all(self._readers)
+        super().close(conn)
+
     def set_timeout(self, conn: Any, seconds: int) -> None:
         if self.mariadb:
             self.execute(conn, f"SET SESSION max_statement_time = {int(seconds)}")
@@ -115,6 +140,7 @@ class MySQLDialect(Dialect):
     def canceller(self, conn: Any) -> Callable[[], None]:
         thread_id = conn.thread_id()
         params = self._params()
+        readers = self._readers
 
         def kill() -> None:
             import pymysql
@@ -122,7 +148,10 @@ class MySQLDialect(Dialect):
             other = pymysql.connect(**params, autocommit=True, connect_timeout=5)
             try:
                 with other.cursor() as cur:
-                    cur.execute(f"KILL QUERY {int(thread_id)}")
+                    # and the C-extension connections of reads in flight (see mysql_read)
+                    for tid in (thread_id, *list(readers)):
+                        with contextlib.suppress(Exception):
+                            cur.execute(f"KILL QUERY {int(tid)}")
             finally:
                 other.close()
 
@@ -280,6 +309,14 @@ class MySQLDialect(Dialect):
         conn.commit()
 
     def stream(self, conn: Any, sql: str, params: Sequence[Any], size: int) -> Iterator[list[Row]]:
+        # the C extension of mysql-connector-python decodes rows several times faster than PyMySQL
+        fast = open_fast_stream(self._params(), sql, params, size, self._readers) if self._fast() else None
+        if fast is not None:
+            try:
+                yield from fast
+            finally:
+                fast.close()  # type: ignore[attr-defined]
+            return
         import pymysql.cursors
 
         cur = conn.cursor(pymysql.cursors.SSCursor)
@@ -293,6 +330,9 @@ class MySQLDialect(Dialect):
         finally:
             with contextlib.suppress(Exception):  # the connection may already be closed
                 cur.close()
+
+    def _fast(self) -> bool:
+        return FAST_READS and fast_reads_available()
 
     def reader(self, t: ColType, native: str = "") -> Converter | None:
         k = t.kind
@@ -319,28 +359,10 @@ class MySQLDialect(Dialect):
         return None
 
     def load(self, conn: Any, table: str, columns: Sequence[Column], batches: Iterable[list[Row]]) -> int:
-        # Multi-row INSERTs rendered with one specialised literal function per column: PyMySQL's generic
-        # per-value escaping was two thirds of the run time. Statements stay well under max_allowed_packet.
+        # Multi-row INSERTs rendered with one specialised literal function per column (PyMySQL's generic
+        # per-value escaping was two thirds of the run time), executed while the next batch is rendered.
         cols = ", ".join(self.quote_ident(c.name) for c in columns)
-        prefix = f"INSERT INTO {table} ({cols}) VALUES "
-        fmts = [literal_for(c.type.kind) for c in columns]
-        n = 0
-        with conn.cursor() as cur:
-            for batch in batches:
-                parts: list[str] = []
-                size = 0
-                for row in batch:
-                    vals = ["NULL" if v is None else f(v) for f, v in zip(fmts, row, strict=True)]
-                    s = "(" + ",".join(vals) + ")"
-                    parts.append(s)
-                    size += len(s)
-                    if size > MAX_STATEMENT:
-                        cur.execute(prefix + ",".join(parts))
-                        parts, size = [], 0
-                if parts:
-                    cur.execute(prefix + ",".join(parts))
-                n += len(batch)
-        return n
+        return load_rows(conn, table, cols, columns, batches)
 
     def _null_safe_changed(self, a: str, b: str, cols: Sequence[str]) -> str:
         q = self.quote_ident
@@ -384,9 +406,10 @@ class MySQLDialect(Dialect):
     def classify(self, exc: BaseException) -> str | None:
         import pymysql
 
-        if not isinstance(exc, pymysql.err.Error):
+        connector_code = _connector_errno(exc)
+        if connector_code is None and not isinstance(exc, pymysql.err.Error):
             return None
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+        code = connector_code or (exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0)
         if code in (1317, 1969, 3024):
             return "interrupted"
         if code in (1205, 1213, 2003, 2006, 2013, 1040, 1053, 2055):
@@ -396,6 +419,8 @@ class MySQLDialect(Dialect):
         return "terminal"
 
     def error_text(self, exc: BaseException) -> str:
+        if _connector_errno(exc) is not None:
+            return f"{getattr(exc, 'msg', None) or exc} (error {getattr(exc, 'errno', None)})"
         if len(exc.args) >= 2 and isinstance(exc.args[1], str):
             return f"{exc.args[1]} (error {exc.args[0]})"
         return super().error_text(exc)

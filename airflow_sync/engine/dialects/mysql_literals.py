@@ -24,7 +24,12 @@ def _lit_str(v: Any) -> str:
 
 
 def _lit_int(v: Any) -> str:
-    return str(int(v)) if type(v) in (int, bool) else _lit_any(v)
+    t = type(v)
+    if t is int:
+        return str(v)
+    if t is bool:
+        return "1" if v else "0"
+    return _lit_any(v)
 
 
 def _lit_any(v: Any) -> str:
@@ -59,6 +64,10 @@ def _lit_ts(v: Any) -> str:
     return "'" + v.isoformat(" ") + "'" if type(v) is datetime else _lit_any(v)
 
 
+def _lit_date(v: Any) -> str:
+    return "'" + v.isoformat() + "'" if type(v) is date else _lit_any(v)
+
+
 def literal_for(kind: str) -> Callable[[Any], str]:
     """The fastest correct SQL literal renderer for values of a destination column of ``kind``."""
     if kind in ("string", "text", "json", "uuid"):
@@ -71,4 +80,6 @@ def literal_for(kind: str) -> Callable[[Any], str]:
         return _lit_float
     if kind == "timestamp":
         return _lit_ts
+    if kind == "date":
+        return _lit_date
     return _lit_any

@@ -1,0 +1,98 @@
+"""Fast MySQL / MariaDB reads through ``mysql-connector-python``'s C extension (when installed).
+
+PyMySQL decodes rows in pure Python (~50k rows/s for a mixed 9-column table); the C extension decodes
+them several times faster into the same Python types. Each read opens its own unbuffered connection.
+Result columns whose decoding differs between the drivers (SET → a Python set, BIT, GEOMETRY) make
+:func:`open_fast_stream` return None, and the caller reads through PyMySQL as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+Row = tuple[Any, ...]
+
+# FieldType codes whose values both drivers decode to the same Python type
+_SAME_DECODING = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 245, 246, 252, 253, 254}
+_SET_FLAG = 2048
+
+
+def available() -> bool:
+    """True when mysql-connector-python and its C extension can be imported."""
+    try:
+        import mysql.connector
+    except ImportError:
+        return False
+    return bool(getattr(mysql.connector, "HAVE_CEXT", False))
+
+
+def open_fast_stream(
+    params: dict[str, Any], sql: str, qparams: Sequence[Any], size: int, readers: dict[int, Any]
+) -> Iterator[list[Row]] | None:
+    """Run ``sql`` on a new C-extension connection; None when its result needs PyMySQL's decoding.
+
+    :param params: PyMySQL-style connection parameters (host, port, user, password, database, charset)
+    :param readers: the open connections of reads in flight by connection id (added here, removed when
+        done) so a canceller can ``KILL QUERY`` them and closing the source closes them too
+    """
+    import mysql.connector
+
+    charset = params.get("charset") or "utf8mb4"
+    conn = mysql.connector.connect(
+        host=params["host"],
+        port=params["port"],
+        user=params["user"],
+        password=params["password"],
+        database=params["database"],
+        charset=charset,
+        # connector 9's default utf8mb4 collation (utf8mb4_0900_ai_ci) does not exist in MariaDB
+        collation=f"{charset}_general_ci" if charset.startswith("utf8") else None,
+        use_pure=False,
+        # no open transaction (and no metadata lock) outlives the statement
+        autocommit=True,
+    )
+    cid = int(conn.connection_id or 0)
+    readers[cid] = conn
+    try:
+        cur = conn.cursor()
+        cur.execute(sql, tuple(qparams)) if qparams else cur.execute(sql)
+        desc = cur.description or []
+        if any(d[1] not in _SAME_DECODING or (d[7] or 0) & _SET_FLAG for d in desc):
+            readers.pop(cid, None)
+            conn.shutdown()  # drops the unread result without draining it
+            return None
+    except BaseException:
+        readers.pop(cid, None)
+        with contextlib.suppress(Exception):
+            conn.shutdown()
+        raise
+    return _rows(conn, cur, size, readers, cid)
+
+
+def _rows(conn: Any, cur: Any, size: int, readers: dict[int, Any], cid: int) -> Iterator[list[Row]]:
+    done = False
+    try:
+        while True:
+            rows = cur.fetchmany(size)
+            if not rows:
+                done = True
+                break
+            yield rows
+    finally:
+        readers.pop(cid, None)
+        with contextlib.suppress(Exception):
+            if done:
+                cur.close()
+                conn.close()
+            else:
+                conn.shutdown()  # closed early (sample, cancel, error): do not drain the rest
+
+
+def close_all(readers: dict[int, Any]) -> None:
+    """Drop the connections of reads still open (a stream its caller never closed)."""
+    for cid in list(readers):
+        conn = readers.pop(cid, None)
+        with contextlib.suppress(Exception):
+            conn.shutdown()
