@@ -101,6 +101,20 @@ def _plan(dest: str, **kw) -> ReplicationPlan:
 
 @pytest.mark.parametrize(("src_name", "dst_name"), PAIRS)
 def test_round_trip_keeps_values_exact(request, sources, src_name, dst_name):
+    _round_trip(request, sources, src_name, dst_name)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["connector-cext", "pymysql"])
+def test_mysql_reads_are_exact_with_and_without_the_c_extension(request, sources, monkeypatch, fast):
+    from airflow_sync.engine.dialects import mysql, mysql_read
+
+    if fast and not mysql_read.available():
+        pytest.skip("mysql-connector-python's C extension is not installed")
+    monkeypatch.setattr(mysql, "FAST_READS", fast)
+    _round_trip(request, sources, "mysql", "sqlite")
+
+
+def _round_trip(request, sources, src_name, dst_name):
     src = sources(src_name)
     dst = get_backend(request, dst_name)
     table = f"edge from {src_name}"
