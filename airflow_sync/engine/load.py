@@ -315,6 +315,13 @@ class Run:
         self._at("destination", f"merging into '{table.name}'")
         if deletes:
             self.summary.rows_deleted += max(0, d.execute(conn, d.delete_missing_sql(target, stage, keys)))
+        else:
+            # incremental windows: the stage holds the changed rows only, a per-row upsert is cheapest
+            both = d.upsert_from_stage(conn, target, stage, cols, keys)
+            if both is not None:
+                self.summary.rows_inserted += both[0]
+                self.summary.rows_updated += both[1]
+                return
         upd = d.update_from_stage_sql(target, stage, cols, keys)
         if upd is not None:
             self.summary.rows_updated += max(0, d.execute(conn, upd))

@@ -21,6 +21,13 @@ def _compose(fns: Sequence[Converter | None]) -> Converter | None:
         return None
     if len(real) == 1:
         return real[0]
+    # fixed-arity closures: a loop over the steps costs a frame and an iterator per value
+    if len(real) == 2:
+        f, g = real
+        return lambda v: g(f(v))
+    if len(real) == 3:
+        f, g, h = real
+        return lambda v: h(g(f(v)))
 
     def run(v: Any) -> Any:
         for f in real:

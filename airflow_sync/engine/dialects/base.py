@@ -330,6 +330,14 @@ class Dialect:
             sql += f" WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {self._key_match('t', 's', keys)})"
         return sql
 
+    def upsert_from_stage(
+        self, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> tuple[int, int] | None:
+        """Update changed and insert new stage rows in one statement whose cost follows the stage's size;
+        returns ``(inserted, updated)``, or None when the backend or table cannot (then the caller runs
+        :meth:`update_from_stage_sql` and :meth:`insert_from_stage_sql`)."""
+        return None
+
     def delete_missing_sql(self, target: str, stage: str, keys: Sequence[str]) -> str:
         """DELETE target rows whose key is not in stage."""
         match = self._key_match("s", target, keys)

@@ -305,13 +305,13 @@ class SQLiteDialect(Dialect):
         if k == "decimal":
             return lambda v: None if v is None else format(v, "f")
         if k == "timestamp":
-            return lambda v: (
-                None
-                if v is None
-                else (v.astimezone(UTC) if v.tzinfo else v).isoformat(" ")
-                if isinstance(v, datetime)
-                else v
-            )
+
+            def ts(v: Any) -> Any:
+                if type(v) is datetime:
+                    return (v.astimezone(UTC) if v.tzinfo else v).isoformat(" ")
+                return v.isoformat(" ") if isinstance(v, datetime) else v
+
+            return ts
         if k in ("date", "time"):
             return lambda v: v.isoformat() if v is not None and not isinstance(v, str) else v
         if k in ("json", "uuid"):

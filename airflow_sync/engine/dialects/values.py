@@ -46,6 +46,11 @@ def to_decimal(v: Any) -> Any:
 
 
 def to_datetime(v: Any) -> Any:
+    if type(v) is str:
+        try:  # the common case (SQLite text in ISO form) without the checks below
+            return datetime.fromisoformat(v)
+        except ValueError:
+            pass
     if v is None or isinstance(v, datetime):
         return v
     if isinstance(v, date):
@@ -57,6 +62,11 @@ def to_datetime(v: Any) -> Any:
 
 
 def to_date(v: Any) -> Any:
+    if type(v) is str and len(v) == 10:
+        try:
+            return date.fromisoformat(v)
+        except ValueError:
+            pass
     if v is None or (isinstance(v, date) and not isinstance(v, datetime)):
         return v
     if isinstance(v, datetime):

@@ -48,3 +48,29 @@ def test_incremental_runs_upsert_changes_and_store_the_watermark_with_the_data(r
         "SELECT watermark FROM _airflow_sync_state WHERE job = 'inc' AND " + dst.q("query") + f" = '{t}'"
     )
     assert state == [(second.watermark_after,)]
+
+
+@pytest.mark.parametrize("dest_key", ["PRIMARY KEY", ""], ids=["keyed-destination", "unkeyed-destination"])
+def test_postgres_incremental_merge_counts_only_changed_rows(request, dest_key):
+    """Changed rows are updated, new ones inserted, re-read unchanged ones left alone — whether the
+    destination has a unique key (one upsert statement) or not (UPDATE then INSERT)."""
+    src = get_backend(request, "postgresql")
+    dst = get_backend(request, "postgresql")
+    s, t = "inc_merge_src", f"inc_merge_dst_{'k' if dest_key else 'nk'}"
+    cols = "v text, modified timestamp"
+    src.run(f"DROP TABLE IF EXISTS {s}", f"CREATE TABLE {s} (id INTEGER PRIMARY KEY, {cols})")
+    dst.run(f"DROP TABLE IF EXISTS {t}", f"CREATE TABLE {t} (id INTEGER {dest_key}, {cols})")
+    recent = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=30)
+    src.many(f"INSERT INTO {s} VALUES (%s, %s, %s)", [(i, f"v{i}", recent) for i in range(10)])
+    plan = ReplicationPlan(job_name="incm", query_id=t, source=TableRef((s,)), destination=t, use_gmt=True)
+    first = run_replication(plan, src.url, dst.url)
+    assert (first.rows_inserted, first.rows_updated) == (10, 0)
+
+    # the watermark stays at run start - 300 s, so all ten rows are read again; two of them changed
+    src.run(
+        f"UPDATE {s} SET v = 'changed' WHERE id IN (3, 4)", f"INSERT INTO {s} VALUES (50, 'new', '{recent}')"
+    )
+    second = run_replication(plan, src.url, dst.url)
+    assert second.rows_read == 11
+    assert (second.rows_inserted, second.rows_updated) == (1, 2)
+    assert dst.rows(f"SELECT id, v FROM {t} ORDER BY id") == src.rows(f"SELECT id, v FROM {s} ORDER BY id")
