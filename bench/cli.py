@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from itertools import product
+from pathlib import Path
 
 from bench.endpoints import KINDS, Kind
 from bench.report import RESULTS, checks, machine, render, write_json
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=3600, help="seconds per contender run")
     p.add_argument("--keep", action="store_true", help="keep the databases (debugging)")
+    p.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the JSON (default {RESULTS})")
     return p
 
 
@@ -122,13 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"NOTE: {note}")
     la = ", ".join(f"{a[0]:.1f}" for a in bench.load_average)
     print(f"1-min load average at start/end: {la} (on {machine()['cpus']} CPUs)")
-    print(f"\ntotal {total:.0f}s; JSON: {RESULTS}")
+    print(f"\ntotal {total:.0f}s; JSON: {args.json}")
     meta = {
         "rows": rows,
         "pairs": [pair_name(p) for p in pairs],
         "total_seconds": round(total, 1),
-        "options": {k: v for k, v in vars(args).items() if k not in ("pairs", "memory_pairs")},
+        "options": {k: v for k, v in vars(args).items() if k not in ("pairs", "memory_pairs", "json")},
         "timings": {k: round(v, 2) for k, v in bench.timings.items()},
+        "load_average_start_end": bench.load_average,
+        "notes": bench.notes,
     }
-    write_json(bench.results, cks, meta)
+    write_json(bench.results, cks, meta, args.json)
     return 0
