@@ -81,11 +81,13 @@ class SourceQuery:
     natives: list[str] = field(default_factory=list)
     #: the table name alone, quoted (for reading it through another qualifier)
     name_sql: str = ""
+    #: the source names its database/schema explicitly (``from_sql`` then reads it from any connection)
+    qualified: bool = False
 
     def sql(self, conditions: Sequence[str] = (), order_by_check: bool = False, prefix: str = "") -> str:
         """The SELECT with extra ``conditions``; ``prefix`` qualifies the table (an attached database)."""
         where = ([f"({self.where_sql})"] if self.where_sql else []) + list(conditions)
-        source = prefix + self.name_sql if prefix else self.from_sql
+        source = prefix + self.name_sql if prefix and not self.qualified else self.from_sql
         text = f"SELECT {', '.join(self.exprs)} FROM {source}"
         if where:
             text += " WHERE " + " AND ".join(where)
@@ -205,6 +207,8 @@ def resolve_source(plan: ReplicationPlan, d: Dialect, conn: Any) -> SourceQuery:
         where_sql=where_sql,
         natives=natives,
         name_sql=q(ref.name),
+        # SQLite qualifies every table with "main": an attached source must replace that
+        qualified=bool(schema) and d.name != "sqlite",
     )
     check = detect_check_column(table, plan.incremental_check_columns, pk)
     if check is not None:

@@ -114,6 +114,26 @@ def test_mysql_reads_are_exact_with_and_without_the_c_extension(request, sources
     _round_trip(request, sources, "mysql", "sqlite")
 
 
+@pytest.mark.parametrize("in_engine", [True, False], ids=["insert-select", "row-path"])
+def test_mysql_to_mysql_same_server_copy_and_row_path_are_exact(request, sources, monkeypatch, in_engine):
+    """Source and destination on one server copy with INSERT ... SELECT; the row path stays exact too."""
+    from airflow_sync.engine import load
+    from airflow_sync.engine.dialects.mysql import MySQLDialect
+
+    copies: list[int] = []
+    real = MySQLDialect.copy_query
+
+    def counting(self, *args, **kwargs):
+        n = real(self, *args, **kwargs)
+        copies.append(n)
+        return n
+
+    monkeypatch.setattr(load, "IN_ENGINE_COPY", in_engine)
+    monkeypatch.setattr(MySQLDialect, "copy_query", counting)
+    _round_trip(request, sources, "mysql", "mysql")
+    assert (copies[:1] == [3]) is in_engine
+
+
 def _round_trip(request, sources, src_name, dst_name):
     src = sources(src_name)
     dst = get_backend(request, dst_name)
