@@ -118,20 +118,6 @@ def _existing(name: str, session: Session) -> Job | None:
         return None
 
 
-def _begin_write(session: Session) -> None:
-    """Open the real transaction now on SQLite.
-
-    pysqlite only sends BEGIN before a DML statement. The store's SAVEPOINTs would otherwise run outside a
-    transaction, and releasing one commits it: a later failure could no longer roll back the jobs already
-    written. A no-op UPDATE starts the transaction (and takes SQLite's write lock) first.
-    """
-    from airflow.models.variable import Variable
-    from sqlalchemy import update
-
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(Variable).where(Variable.key == "").values(key=Variable.key))
-
-
 def apply_jobs(jobs: list[Job], *, session: Session, dry_run: bool = False) -> list[Change]:
     """Create new jobs and replace changed ones inside the caller's transaction.
 
@@ -143,7 +129,7 @@ def apply_jobs(jobs: list[Job], *, session: Session, dry_run: bool = False) -> l
     from airflow_sync.jobs import store
 
     if not dry_run:
-        _begin_write(session)
+        store.begin_write(session)
     changes = []
     for job in jobs:
         current = _existing(job.name, session)

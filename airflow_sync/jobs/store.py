@@ -76,16 +76,32 @@ def _encode(job: Job) -> str:
     return json.dumps(job.to_store(), sort_keys=True, separators=(",", ":"))
 
 
+def begin_write(session: Session, key: str = "") -> None:
+    """On SQLite, open the real transaction and take the write lock now (no-op elsewhere).
+
+    pysqlite sends BEGIN only before a DML statement: a store write whose first statement is a SAVEPOINT
+    would run outside any transaction, and releasing the SAVEPOINT would commit it — a caller's later
+    rollback could no longer undo it. SQLite has no row locks either; the no-op write also makes a concurrent
+    writer wait here instead of reading the same version and overwriting ours afterwards.
+
+    :param session: the session of the write
+    :param key: the Variable key the no-op UPDATE names (it matches no row when empty)
+    """
+    from airflow.models.variable import Variable
+    from sqlalchemy import update
+
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Variable).where(Variable.key == key).values(key=Variable.key))
+
+
 def _select_variable(session: Session, name: str, *, lock: bool) -> Any:
     """The job's Variable row (or None); with ``lock`` the row stays locked until the transaction ends."""
     from airflow.models.variable import Variable
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
     key = variable_key(name)
-    if lock and session.get_bind().dialect.name == "sqlite":
-        # SQLite has no row locks; a no-op write takes the database write lock now, so a concurrent writer
-        # waits here instead of reading the same version and overwriting ours afterwards.
-        session.execute(update(Variable).where(Variable.key == key).values(key=Variable.key))
+    if lock:
+        begin_write(session, key)
     stmt = select(Variable).where(Variable.key == key)
     if lock:
         stmt = stmt.with_for_update()
@@ -301,6 +317,7 @@ def create_job(job: Job, *, session: Session | None = None) -> Job:
 
     _validate_connections(job)
     with _session_scope(session) as s:
+        begin_write(s)
         if _select_variable(s, job.name, lock=False) is not None:
             raise JobExistsError(f"job {job.name!r} already exists")
         # find_job() looks jobs up by JobId too, so two jobs must never share one. Two concurrent creates

@@ -24,6 +24,13 @@ def conns(airflow_db, tmp_path_factory):
     }
     os.environ.update(env)
     yield "store_src", "store_dst"
+    # leave no job behind that points at connections which vanish with this module (other modules export
+    # or list every stored job)
+    from airflow_sync.jobs import store
+
+    for job in store.list_jobs():
+        if job.source == "store_src":
+            store.delete_job(job.name)
     for key in env:
         os.environ.pop(key, None)
 
@@ -217,3 +224,16 @@ def test_create_refuses_a_job_id_that_another_job_has(conns):
     assert store.find_job(first.job_id) == first
     store.create_job(make_job("id_fresh", "REPLICATE [c]"))  # without JobId: a new id, accepted
     assert store.get_job("id_fresh").job_id != first.job_id
+
+
+def test_a_create_inside_a_callers_transaction_rolls_back_with_it(conns):
+    # pysqlite sends BEGIN only before DML: a store write that started with a SAVEPOINT ran outside any
+    # transaction, and releasing the SAVEPOINT committed the job before the caller decided to roll back
+    from airflow.utils.session import create_session
+
+    from airflow_sync.jobs import store
+
+    with pytest.raises(RuntimeError, match="caller failed"), create_session() as s:
+        store.create_job(make_job("st_rollback"), session=s)
+        raise RuntimeError("caller failed after the write")
+    assert stored_value("st_rollback") is None
