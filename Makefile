@@ -42,8 +42,8 @@ bench: $(STAMP)
 	@# headers, so the provider goes in without it and uses mysql-connector-python (pinned: 9.7 has a C extension
 	@# that works with this OpenSSL).
 	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps apache-airflow-providers-mysql aiomysql
-	$(BIN)/uv pip install --python $(BIN)/python -q mysql-connector-python==9.7.0
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench
+	$(BIN)/uv pip install --python $(BIN)/python -q apache-airflow-providers-sqlite mysql-connector-python==9.7.0
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench $(BENCH_ARGS)
 
 cluster: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/cluster.py start --fresh
