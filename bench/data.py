@@ -139,6 +139,11 @@ def create_table(ep: Endpoint, table: str) -> None:
         conn.close()
 
 
+#: an incremental source is indexed on its check column (CData Sync's guidance for LastModified columns);
+#: without it every incremental read scans the whole table
+_INDEX = "CREATE INDEX {t}_updated_at ON {t} (updated_at)"
+
+
 def generate(ep: Endpoint, table: str, rows: int) -> None:
     """Create ``table`` and fill it with ``rows`` rows, server-side where the engine can."""
     create_table(ep, table)
@@ -147,6 +152,7 @@ def generate(ep: Endpoint, table: str, rows: int) -> None:
         cur = conn.cursor()
         if ep.kind == "postgres":
             cur.execute(_PG_INSERT.format(t=table, n=rows))
+            cur.execute(_INDEX.format(t=table))
             conn.commit()
             conn.autocommit = True
             cur.execute(f"VACUUM ANALYZE {table}")
@@ -155,12 +161,14 @@ def generate(ep: Endpoint, table: str, rows: int) -> None:
             for lo in range(1, rows + 1, step):
                 cur.execute(_MY_INSERT.format(t=table, lo=lo, hi=min(lo + step - 1, rows)))
                 conn.commit()
+            cur.execute(_INDEX.format(t=table))
             cur.execute(f"ANALYZE TABLE {table}")
             cur.fetchall()
         else:
             ph = ", ".join("?" * len(COLUMNS))
             gen = _sqlite_rows(1, rows)
             cur.executemany(f"INSERT INTO {table} VALUES ({ph})", gen)
+            cur.execute(_INDEX.format(t=table))
             conn.commit()
     finally:
         conn.close()

@@ -44,6 +44,10 @@ def _airflow_sync(spec: dict[str, Any]) -> dict[str, Any]:
             import psycopg  # noqa: F401
         elif url.startswith("mysql"):
             import pymysql  # noqa: F401
+
+            from airflow_sync.engine.dialects.mysql_read import available
+
+            available()  # imports mysql-connector-python (the C-extension reads) when installed
     log = logging.getLogger("bench.airflow_sync")
     log.setLevel(logging.INFO)  # the engine's own per-run messages, into the contender's log file
     t0 = time.perf_counter()

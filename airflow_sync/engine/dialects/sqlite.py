@@ -256,6 +256,38 @@ class SQLiteDialect(Dialect):
         finally:
             cur.close()
 
+    def upsert_from_stage(
+        self, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> tuple[int, int] | None:
+        # ON CONFLICT probes the key once per stage row; UPDATE ... FROM with the change test costs several
+        # times more per row. It needs a PRIMARY KEY or UNIQUE constraint on exactly the key columns:
+        # SQLite refuses the statement while preparing it otherwise, before touching a row.
+        vals = [c for c in columns if c not in keys]
+        if not keys or not vals:
+            return None
+        q = self.quote_ident
+        cols = ", ".join(q(c) for c in columns)
+        sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in vals)
+        changed = " OR ".join(f"{target}.{q(c)} IS NOT excluded.{q(c)}" for c in vals)
+        existing = self.scalar(
+            conn, f"SELECT count(*) FROM {stage} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE "
+            f"{self._key_match('t', 's', keys)})",
+        )  # fmt: skip
+        staged = self.scalar(conn, f"SELECT count(*) FROM {stage}")
+        try:
+            # "WHERE true" keeps the parser from reading ON CONFLICT as a join constraint
+            written = self.execute(
+                conn,
+                f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} WHERE true "
+                f"ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {sets} WHERE {changed}",
+            )
+        except sqlite3.OperationalError as exc:
+            if "ON CONFLICT clause does not match" in str(exc):
+                return None
+            raise
+        inserted = int(staged) - int(existing)
+        return inserted, max(0, written - inserted)
+
     def distinct(self, a: str, b: str) -> str:
         return f"({a} IS NOT {b})"
 

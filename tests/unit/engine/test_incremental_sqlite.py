@@ -125,3 +125,33 @@ def test_date_check_column_includes_the_boundary_day(src, dst):
     src.many('INSERT INTO "src" VALUES (?, ?, ?)', [(i, "a", f"2024-02-{i + 20:02d}") for i in range(10)])
     summary = run_replication(make_plan(replicate_start_date=datetime(2024, 2, 25)), src.url, dst.url)
     assert summary.mode == "incremental" and summary.rows_read == 5  # 25th..29th, the 25th included
+
+
+def test_merge_into_a_table_without_a_key_constraint_falls_back_from_upsert(src, dst):
+    # the destination exists without PRIMARY KEY/UNIQUE on id: ON CONFLICT cannot be used, the merge falls
+    # back to UPDATE + INSERT and still updates changed rows instead of duplicating them
+    _seed(src)
+    dst.run('CREATE TABLE "src" (id INTEGER, v TEXT, updated_at DATETIME)')
+    first = run_replication(make_plan(), src.url, dst.url)
+    assert first.rows_inserted == 10
+    now = datetime.now().replace(microsecond=0) - timedelta(minutes=1)
+    src.run("UPDATE \"src\" SET v = 'changed', updated_at = ? WHERE id = 3", (now.isoformat(" "),))
+    src.run("INSERT INTO \"src\" VALUES (99, 'new', ?)", (now.isoformat(" "),))
+    second = run_replication(make_plan(), src.url, dst.url)
+    assert (second.rows_inserted, second.rows_updated) == (1, 1)
+    assert dst.rows('SELECT * FROM "src" ORDER BY id') == src.rows('SELECT * FROM "src" ORDER BY id')
+
+
+def test_upsert_counts_inserted_and_updated_rows_apart(src, dst):
+    _seed(src)
+    run_replication(make_plan(), src.url, dst.url)
+    now = datetime.now().replace(microsecond=0) - timedelta(minutes=1)
+    # id 1: a new value; id 2: only its check column changed; ids 50 and 51: new rows
+    src.run("UPDATE \"src\" SET v = 'changed', updated_at = ? WHERE id = 1", (now.isoformat(" "),))
+    src.run('UPDATE "src" SET updated_at = ? WHERE id = 2', (now.isoformat(" "),))
+    src.many(
+        'INSERT INTO "src" VALUES (?, ?, ?)', [(50, "n", now.isoformat(" ")), (51, "m", now.isoformat(" "))]
+    )
+    summary = run_replication(make_plan(), src.url, dst.url)
+    assert (summary.rows_read, summary.rows_inserted, summary.rows_updated) == (4, 2, 2)
+    assert dst.rows('SELECT * FROM "src" ORDER BY id') == src.rows('SELECT * FROM "src" ORDER BY id')
