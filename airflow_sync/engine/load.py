@@ -24,6 +24,7 @@ from airflow_sync.engine.dialects.base import Dialect, Row
 from airflow_sync.engine.plan import ReplicationPlan, ReplicationSummary
 from airflow_sync.engine.reflect import SourceQuery, resolve_source
 from airflow_sync.engine.state import ensure_state_table, write_watermark
+from airflow_sync.engine.textpipe import copy_text
 from airflow_sync.engine.types import Column, infer_type
 from airflow_sync.engine.watermark import (
     as_datetime,
@@ -231,6 +232,9 @@ class Run:
             n = self._copy_in_engine(target, table, sq.sql(conds, order, prefix=self.attached), label)
             if n is not None:
                 return n
+        n = copy_text(self, target, table, conds, order)
+        if n is not None:
+            return n
         batches = self._batches(sq.sql(conds, order), (), conv, label)
         try:
             n = self.dst_d.load(self.dst, target, table.columns, batches)
