@@ -283,6 +283,33 @@ class Dialect:
         """
         return None
 
+    # --- text pipe: rows as COPY text lines between two engines (see engine/textpipe.py) -------------
+    def text_render(self, column: Column, naive_zone: str | None) -> str | None:
+        """SQL giving ``q.<column>`` as one field of the pipe's text format, or None when this backend
+        cannot render its values exactly.
+
+        :param naive_zone: render time-zone-aware timestamps as wall time in this zone (None: do not)
+        """
+        return None
+
+    def text_stream(self, conn: Any, sql: str, exprs: Sequence[str], size: int) -> Iterator[bytes] | None:
+        """Blocks of text lines (each ending in a newline) of ``SELECT exprs FROM (sql) AS q``; None when
+        this backend cannot stream them. ``size`` is a number of rows per block, as a hint."""
+        return None
+
+    def text_load_ready(self, conn: Any) -> bool:
+        """True when :meth:`load_text` can run on ``conn``."""
+        return False
+
+    def load_text(
+        self, conn: Any, table: str, columns: Sequence[Column], blocks: Iterable[bytes], label: str
+    ) -> int:
+        """Bulk-load text blocks into ``table`` (already qualified); returns rows loaded.
+
+        :param label: how errors name the table
+        """
+        raise NotImplementedError
+
     # --- set-based merge (portable SQL; dialects override with faster forms) -------------------------
     def _key_match(self, a: str, b: str, keys: Sequence[str]) -> str:
         return " AND ".join(f"{a}.{self.quote_ident(k)} = {b}.{self.quote_ident(k)}" for k in keys)

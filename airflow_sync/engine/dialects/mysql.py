@@ -24,11 +24,13 @@ from airflow_sync.engine.dialects.base import (
     to_str,
     to_time,
 )
+from airflow_sync.engine.dialects.mysql_infile import InfileConnection, load_local, warned_columns
 from airflow_sync.engine.dialects.mysql_load import load_rows
 from airflow_sync.engine.dialects.mysql_read import available as fast_reads_available
-from airflow_sync.engine.dialects.mysql_read import close_all, open_fast_stream
+from airflow_sync.engine.dialects.mysql_read import close_all, open_fast_stream, open_text_stream
 from airflow_sync.engine.dialects.values import to_naive
 from airflow_sync.engine.types import ColType, Column, TableSchema
+from airflow_sync.exceptions import TerminalReplicationError
 
 _SIMPLE = {
     "smallint": ColType("int16"),
@@ -82,6 +84,15 @@ def _coltype(data_type: str, column_type: str, length: Any, precision: Any, scal
     return _SIMPLE.get(dt)
 
 
+# literals of the text pipe, spelt in hex so no sql_mode (NO_BACKSLASH_ESCAPES) changes their meaning
+_NULL = "_utf8mb4 X'5C4E'"  # backslash N
+_ESCAPES = (
+    ("_utf8mb4 X'5C'", "_utf8mb4 X'5C5C'"),  # backslash first
+    ("_utf8mb4 X'09'", "_utf8mb4 X'5C74'"),
+    ("_utf8mb4 X'0A'", "_utf8mb4 X'5C6E'"),
+    ("_utf8mb4 X'0D'", "_utf8mb4 X'5C72'"),
+)
+
 #: read through mysql-connector-python's C extension when it is installed (tests turn it off)
 FAST_READS = True
 
@@ -120,9 +131,8 @@ class MySQLDialect(Dialect):
         }
 
     def connect(self) -> Any:
-        import pymysql
-
-        conn = pymysql.connect(**self._params(), autocommit=False)
+        # the capability flag for LOAD DATA LOCAL; the connection serves only its own loads (mysql_infile)
+        conn = InfileConnection(**self._params(), autocommit=False, local_infile=True)
         self.mariadb = "mariadb" in conn.get_server_info().lower()
         return conn
 
@@ -400,6 +410,65 @@ class MySQLDialect(Dialect):
         with dst_conn.cursor() as cur:
             cur.execute(f"INSERT INTO {table} ({cols}) {sql}")
             return int(cur.rowcount)
+
+    # --- text pipe (see engine/textpipe.py) ------------------------------------------------------------
+    def text_render(self, column: Column, naive_zone: str | None) -> str | None:
+        k = column.type.kind
+        ref = "q." + self.quote_ident(column.name)
+        if column.native.startswith("?") or k in ("float32", "time", "binary"):
+            return None
+        if k == "bool":
+            return f"CASE WHEN {ref} IS NULL THEN {_NULL} WHEN {ref} THEN '1' ELSE '0' END"
+        if k in ("string", "text", "json"):
+            for raw, esc in _ESCAPES:
+                ref = f"REPLACE({ref}, {raw}, {esc})"
+            return f"IFNULL({ref}, {_NULL})"
+        # the cast first: IFNULL of e.g. a UUID and a string is a UUID (and "\N" is not one)
+        return f"IFNULL(CAST({ref} AS CHAR), {_NULL})"
+
+    def text_stream(self, conn: Any, sql: str, exprs: Sequence[str], size: int) -> Iterator[bytes] | None:
+        query = f"SELECT {', '.join(exprs)} FROM ({sql}) AS q"
+        if self._fast():
+            return open_text_stream(self._params(), query, size, self._readers)
+        return self._text_lines(conn, query, size)
+
+    def _text_lines(self, conn: Any, sql: str, size: int) -> Iterator[bytes]:
+        import pymysql.cursors
+
+        cur = conn.cursor(pymysql.cursors.SSCursor)
+        try:
+            cur.execute(sql)
+            while True:
+                rows = cur.fetchmany(size)
+                if not rows:
+                    break
+                yield ("\n".join(map("\t".join, rows)) + "\n").encode()
+        finally:
+            with contextlib.suppress(Exception):
+                cur.close()
+
+    def text_load_ready(self, conn: Any) -> bool:
+        # LOAD DATA LOCAL needs the server's consent (MySQL 8 defaults to OFF)
+        return isinstance(conn, InfileConnection) and bool(self._local_infile_on(conn))
+
+    def _local_infile_on(self, conn: Any) -> bool:
+        return bool(self.scalar(conn, "SELECT @@local_infile"))
+
+    def load_text(
+        self, conn: Any, table: str, columns: Sequence[Column], blocks: Iterable[bytes], label: str
+    ) -> int:
+        # LOCAL turns data errors into warnings (rows skipped, values cut): any warning fails the load,
+        # and the caller rolls the transaction back
+        cols = ", ".join(self.quote_ident(c.name) for c in columns)
+        n, warnings = load_local(conn, f"INTO TABLE {table} CHARACTER SET utf8mb4 ({cols})", blocks)
+        if warnings:
+            names, codes = warned_columns(conn, [c.name for c in columns])
+            where = ", ".join(f"'{c}'" for c in names) if names else "(not named by the server)"
+            raise TerminalReplicationError(
+                f"{warnings} value(s) not accepted loading {label}: column {where}, MySQL warning "
+                f"code(s) {sorted(set(codes))}; nothing was committed"
+            )
+        return n
 
     def _null_safe_changed(self, a: str, b: str, cols: Sequence[str]) -> str:
         q = self.quote_ident

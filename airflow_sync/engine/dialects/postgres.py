@@ -46,6 +46,21 @@ _LIBPQ = {
     "keepalives_interval", "keepalives_count", "gssencmode", "channel_binding", "service", "passfile",
     "client_encoding", "krbsrvname", "requirepeer", "hostaddr",
 }  # fmt: skip
+#: bytes of COPY text gathered per block handed to the destination
+_TEXT_BLOCK = 256 * 1024
+# COPY text escapes that MySQL's LOAD DATA does not read (it takes "\\f" as "f"); "\\\\" is matched so an
+# escaped backslash followed by "f" stays as it is
+_PG_ONLY = re.compile(rb"\\[\\fv]")
+_UNESCAPE = {b"\\\\": b"\\\\", b"\\f": b"\x0c", b"\\v": b"\x0b"}
+
+
+def _portable(block: bytes) -> bytes:
+    """A block of PostgreSQL COPY text with the escapes outside the common set (\\f, \\v) as raw bytes."""
+    if b"\\f" not in block and b"\\v" not in block:
+        return block
+    return _PG_ONLY.sub(lambda m: _UNESCAPE[m.group(0)], block)
+
+
 _MOD = re.compile(r"\((\d+)(?:,(\d+))?\)")
 
 
@@ -267,6 +282,54 @@ class PostgresDialect(Dialect):
                     if i % 256 == 0:
                         token.check()
             return int(dcur.rowcount)
+
+    # --- text pipe (see engine/textpipe.py) ------------------------------------------------------------
+    def text_render(self, column: Column, naive_zone: str | None) -> str | None:
+        # COPY's text output does the escaping; only what the other engine reads differently is cast
+        k = column.type.kind
+        ref = "q." + self.quote_ident(column.name)
+        if column.native.startswith("?") or k in ("float32", "time", "binary"):
+            return None
+        if k == "bool":
+            return f"{ref}::int"
+        if k == "timestamp" and column.type.tz:
+            return None if naive_zone is None else f"({ref} AT TIME ZONE {self.quote_string(naive_zone)})"
+        return ref
+
+    def text_stream(self, conn: Any, sql: str, exprs: Sequence[str], size: int) -> Iterator[bytes] | None:
+        if conn.info.encoding != "utf-8":
+            return None
+        return self._text_blocks(conn, f"COPY (SELECT {', '.join(exprs)} FROM ({sql}) AS q) TO STDOUT")
+
+    def _text_blocks(self, conn: Any, copy_sql: str) -> Iterator[bytes]:
+        with conn.cursor() as cur:
+            # the text forms the other engine parses: ISO dates, shortest exact floats
+            cur.execute("SET LOCAL DateStyle = ISO")
+            cur.execute("SET LOCAL extra_float_digits = 1")
+            with cur.copy(copy_sql) as cp:
+                parts: list[bytes] = []
+                size = 0
+                for row in cp:  # one row per read
+                    parts.append(row)
+                    size += len(row)
+                    if size >= _TEXT_BLOCK:
+                        yield _portable(b"".join(parts))
+                        parts, size = [], 0
+                if parts:
+                    yield _portable(b"".join(parts))
+
+    def text_load_ready(self, conn: Any) -> bool:
+        return bool(conn.info.encoding == "utf-8")
+
+    def load_text(
+        self, conn: Any, table: str, columns: Sequence[Column], blocks: Iterable[bytes], label: str
+    ) -> int:
+        cols = ", ".join(self.quote_ident(c.name) for c in columns)
+        with conn.cursor() as cur:
+            with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
+                for block in blocks:
+                    cp.write(block)
+            return int(cur.rowcount)
 
     def update_from_stage_sql(
         self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
