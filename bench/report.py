@@ -63,6 +63,10 @@ def checks(results: list[Result]) -> list[Check]:
                 out.append(Check(pair, "incremental 1% as % of full", round(pct, 2), "<= 5%", pct <= 5.0))
             else:
                 out.append(Check(pair, "incremental 1% as % of full", None, "<= 5%", None, "a run FAILED"))
+            floor = _find(results, pair, "direct_update", "incremental")
+            if floor is not None and floor.ok and floor.seconds and ours and ours.ok and ours.seconds:
+                pct = 100 * floor.seconds / ours.seconds
+                out.append(Check(pair, "incremental floor as % of full", round(pct, 2), "info", None))
         mem = _find(results, pair, "airflow_sync", "memory-4x")
         if mem is not None:
             if ours and ours.ok and mem.ok and ours.peak_rss_mb and mem.peak_rss_mb:
@@ -101,7 +105,11 @@ def render(results: list[Result], cks: list[Check]) -> str:
         if r.contender == "airflow_sync" and r.phase == "full":
             rel = [c for (p, n), c in by_pair.items() if p == r.pair and n.startswith("full load")]
         elif r.contender == "airflow_sync" and r.phase == "incremental":
-            rel = [c for (p, n), c in by_pair.items() if p == r.pair and n.startswith("incremental")]
+            rel = [c for (p, n), c in by_pair.items() if p == r.pair and n == "incremental 1% as % of full"]
+        elif r.contender == "direct_update":
+            rel = [
+                c for (p, n), c in by_pair.items() if p == r.pair and n == "incremental floor as % of full"
+            ]
         elif r.phase == "memory-4x":
             rel = [c for (p, n), c in by_pair.items() if p == r.pair and n.startswith("peak RSS")]
         base = f"{r.pair:<19}{r.contender:<17}{r.phase:<12}{r.rows:>10,}"
@@ -123,7 +131,10 @@ def render(results: list[Result], cks: list[Check]) -> str:
                 val = f"4N/N {_fmt(c.value, '.2f')}"
             else:
                 val = f"{_fmt(c.value, '.2f')}x {vs}"
-            lines.append(f"{prefix}  {val + ' (' + c.target + ')':<28}{_yes(c.met)}")
+            if c.target == "info":
+                lines.append(f"{prefix}  {val}")
+            else:
+                lines.append(f"{prefix}  {val + ' (' + c.target + ')':<28}{_yes(c.met)}")
     failed = [r for r in results if not r.ok]
     if failed:
         lines.append("")

@@ -214,7 +214,7 @@ class Bench:
                 res.error = "skipped: the full load before it failed"
                 self.results.append(res)
                 continue
-            self._run(
+            res = self._run(
                 pair,
                 "airflow_sync",
                 "incremental",
@@ -223,6 +223,23 @@ class Bench:
                 self._as_spec(pair),
                 rows=changed[s],  # the rows the run has to move; the table stays at N rows
             )
+            if res.ok:
+                self._direct_update(pair, changed[s])
+
+    def _direct_update(self, pair: tuple[Kind, Kind], changed: int) -> None:
+        """The destination's own floor for the same change (after airflow_sync's result was verified)."""
+        s, d = pair
+        when = datetime.now(UTC).replace(tzinfo=None)
+        n, seconds = data.update_changed_rows_directly(
+            self.dst[d], f"from_{SHORT[s]}_as", self.opts.rows, when
+        )
+        res = Result(pair_name(pair), "direct_update", "incremental", n, seconds=round(seconds, 3))
+        if n != changed:
+            res.status, res.error = "FAILED", f"updated {n:,} rows, expected {changed:,}"
+        self.results.append(res)
+        _say(
+            f"{'incremental':<11} {res.pair:<18} {'direct_update':<16} {n:>10,} rows {seconds:>8.2f}s (floor)"
+        )
 
     def memory(self) -> None:
         n4 = 4 * self.opts.rows
