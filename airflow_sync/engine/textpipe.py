@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from airflow_sync.engine.types import ColType
@@ -29,8 +30,6 @@ TEXT_PIPE = True
 
 #: (source, destination) dialects with a text path (MySQL to MySQL on one server copies in the engine)
 _PAIRS = {("mysql", "postgresql"), ("postgresql", "mysql"), ("mysql", "mysql")}
-#: rows per fetched block of a MySQL source (PostgreSQL gathers blocks by size)
-_BLOCK_ROWS = 5000
 _INT_RANK = {"int16": 1, "int32": 2, "int64": 3}
 _SAME_KIND = ("bool", "float64", "date", "json", "uuid")
 
@@ -65,7 +64,8 @@ def _local_is_utc() -> bool:
 
 
 def _blocks(run: Run, stream: Iterator[bytes], label: str) -> Iterator[bytes]:
-    """The source's blocks, with cancellation checks; errors are attributed to the side that raised."""
+    """The source's blocks (one per batch of rows), with cancellation checks and the batch count; errors
+    are attributed to the side that raised them."""
     while True:
         run._at("source", f"reading '{run.summary.source}'")
         block = next(stream, None)
@@ -73,6 +73,7 @@ def _blocks(run: Run, stream: Iterator[bytes], label: str) -> Iterator[bytes]:
         if block is None:
             return
         run.token.check()
+        run.summary.batches += 1
         yield block
 
 
@@ -100,7 +101,7 @@ def copy_text(
         exprs.append(expr)
     if not dst_d.text_load_ready(run.dst):
         return None
-    stream = src_d.text_stream(run.src, sq.sql(conds, order), exprs, _BLOCK_ROWS)
+    stream = src_d.text_stream(run.src, sq.sql(conds, order), exprs, max(1, run.plan.batch_size))
     if stream is None:
         return None
     label = (
@@ -118,7 +119,6 @@ def copy_text(
         src_d.rollback(run.src)
     run.token.check()
     run.summary.rows_read += n
-    run.summary.batches += 1
     if sq.check_index is not None:
         _max_seen(run, target, table, sq.check_index)
     from airflow_sync.engine import load
@@ -135,6 +135,8 @@ def _max_seen(run: Run, target: str, table: DestinationTable, index: int) -> Non
     m = d.scalar(run.dst, f"SELECT MAX({d.quote_ident(col.name)}) FROM {target}")
     canon = d.reader(col.type, col.native)
     m = canon(m) if canon is not None and m is not None else m
+    if isinstance(m, datetime) and run.sq is not None and run.sq.columns[index].type.tz and m.tzinfo is None:
+        m = m.replace(tzinfo=UTC)  # an aware source column loaded as UTC wall time (see copy_text)
     if m is not None:
         m = as_datetime(m) if not isinstance(m, int) else m
         run.max_seen = m if run.max_seen is None or m > run.max_seen else run.max_seen

@@ -26,6 +26,7 @@ from airflow_sync.engine.dialects.base import (
 )
 from airflow_sync.engine.dialects.mysql_infile import InfileConnection, load_local, warned_columns
 from airflow_sync.engine.dialects.mysql_load import load_rows
+from airflow_sync.engine.dialects.mysql_merge import upsert_from_stage
 from airflow_sync.engine.dialects.mysql_read import available as fast_reads_available
 from airflow_sync.engine.dialects.mysql_read import close_all, open_fast_stream, open_text_stream
 from airflow_sync.engine.dialects.values import to_naive
@@ -473,6 +474,11 @@ class MySQLDialect(Dialect):
     def _null_safe_changed(self, a: str, b: str, cols: Sequence[str]) -> str:
         q = self.quote_ident
         return "NOT (" + " AND ".join(f"{a}.{q(c)} <=> {b}.{q(c)}" for c in cols) + ")"
+
+    def upsert_from_stage(
+        self, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> tuple[int, int] | None:
+        return upsert_from_stage(self, conn, target, stage, columns, keys)
 
     def update_from_stage_sql(
         self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]

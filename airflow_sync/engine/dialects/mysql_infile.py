@@ -89,11 +89,15 @@ class InfileConnection(pymysql.connections.Connection):  # type: ignore[misc]
 
 
 def packets(blocks: Iterable[bytes]) -> Iterator[bytes]:
-    """``blocks`` cut into upload packets of at most :data:`PACKET` bytes."""
+    """``blocks`` regrouped into upload packets of :data:`PACKET` bytes (the last one shorter)."""
+    buf = bytearray()
     for block in blocks:
-        view = memoryview(block)
-        for i in range(0, len(view), PACKET):
-            yield bytes(view[i : i + PACKET])
+        buf += block
+        while len(buf) >= PACKET:
+            yield bytes(buf[:PACKET])
+            del buf[:PACKET]
+    if buf:
+        yield bytes(buf)
 
 
 def load_local(conn: InfileConnection, into_sql: str, data: Iterable[bytes]) -> tuple[int, int]:

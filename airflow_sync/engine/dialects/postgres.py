@@ -46,8 +46,6 @@ _LIBPQ = {
     "keepalives_interval", "keepalives_count", "gssencmode", "channel_binding", "service", "passfile",
     "client_encoding", "krbsrvname", "requirepeer", "hostaddr",
 }  # fmt: skip
-#: bytes of COPY text gathered per block handed to the destination
-_TEXT_BLOCK = 256 * 1024
 # COPY text escapes that MySQL's LOAD DATA does not read (it takes "\\f" as "f"); "\\\\" is matched so an
 # escaped backslash followed by "f" stays as it is
 _PG_ONLY = re.compile(rb"\\[\\fv]")
@@ -299,22 +297,20 @@ class PostgresDialect(Dialect):
     def text_stream(self, conn: Any, sql: str, exprs: Sequence[str], size: int) -> Iterator[bytes] | None:
         if conn.info.encoding != "utf-8":
             return None
-        return self._text_blocks(conn, f"COPY (SELECT {', '.join(exprs)} FROM ({sql}) AS q) TO STDOUT")
+        return self._text_blocks(conn, f"COPY (SELECT {', '.join(exprs)} FROM ({sql}) AS q) TO STDOUT", size)
 
-    def _text_blocks(self, conn: Any, copy_sql: str) -> Iterator[bytes]:
+    def _text_blocks(self, conn: Any, copy_sql: str, size: int) -> Iterator[bytes]:
         with conn.cursor() as cur:
             # the text forms the other engine parses: ISO dates, shortest exact floats
             cur.execute("SET LOCAL DateStyle = ISO")
             cur.execute("SET LOCAL extra_float_digits = 1")
             with cur.copy(copy_sql) as cp:
                 parts: list[bytes] = []
-                size = 0
                 for row in cp:  # one row per read
                     parts.append(row)
-                    size += len(row)
-                    if size >= _TEXT_BLOCK:
+                    if len(parts) >= size:
                         yield _portable(b"".join(parts))
-                        parts, size = [], 0
+                        parts = []
                 if parts:
                     yield _portable(b"".join(parts))
 

@@ -302,8 +302,6 @@ def test_cancel_mid_pipe_stops_and_keeps_the_old_contents(request, monkeypatch, 
         [(i, f"v{i}") for i in range(20000)],
     )
     before = _setup_old_contents(dst, "tp cancel", "id INTEGER PRIMARY KEY, v VARCHAR(20)")
-    monkeypatch.setattr(textpipe, "_BLOCK_ROWS", 500)
-    monkeypatch.setattr("airflow_sync.engine.dialects.postgres._TEXT_BLOCK", 4096)
     token = CancelToken()
     blocks: list[int] = []
     src_cls: type[Dialect] = MySQLDialect if src_name == "mysql" else PostgresDialect
@@ -326,7 +324,12 @@ def test_cancel_mid_pipe_stops_and_keeps_the_old_contents(request, monkeypatch, 
 
     monkeypatch.setattr(src_cls, "text_stream", stream)
     with pytest.raises(ReplicationCancelled):
-        run_replication(_plan("tp cancel", "tp cancel", truncate_table=True), src.url, dst.url, cancel=token)
+        run_replication(
+            _plan("tp cancel", "tp cancel", truncate_table=True, batch_size=500),
+            src.url,
+            dst.url,
+            cancel=token,
+        )
     assert 2 <= len(blocks) <= 3, "the pipe stops at the next block"
     assert dst.rows(f"SELECT * FROM {dst.q('tp cancel')}") == before
 
