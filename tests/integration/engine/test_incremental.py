@@ -50,16 +50,27 @@ def test_incremental_runs_upsert_changes_and_store_the_watermark_with_the_data(r
     assert state == [(second.watermark_after,)]
 
 
-@pytest.mark.parametrize("dest_key", ["PRIMARY KEY", ""], ids=["keyed-destination", "unkeyed-destination"])
-def test_postgres_incremental_merge_counts_only_changed_rows(request, dest_key):
+@pytest.mark.parametrize("backend_name", ["postgresql", "mysql"])
+@pytest.mark.parametrize(
+    "dest_key",
+    ["PRIMARY KEY", "", "PRIMARY KEY, UNIQUE (v, id)"],
+    ids=["keyed-destination", "unkeyed-destination", "second-unique-index"],
+)
+def test_incremental_merge_counts_only_changed_rows(request, backend_name, dest_key):
     """Changed rows are updated, new ones inserted, re-read unchanged ones left alone — whether the
-    destination has a unique key (one upsert statement) or not (UPDATE then INSERT)."""
-    src = get_backend(request, "postgresql")
-    dst = get_backend(request, "postgresql")
-    s, t = "inc_merge_src", f"inc_merge_dst_{'k' if dest_key else 'nk'}"
-    cols = "v text, modified timestamp"
+    destination has a unique key (one upsert statement) or not (UPDATE then INSERT). MySQL's upsert fires
+    on any unique index, so a second one sends it back to the two statements."""
+    src = get_backend(request, backend_name)
+    dst = get_backend(request, backend_name)
+    tag = {"PRIMARY KEY": "k", "": "nk"}.get(dest_key, "u2")
+    s, t = "inc_merge_src", f"inc_merge_dst_{tag}"
+    cols = "v varchar(20), modified " + ("timestamp" if backend_name == "postgresql" else "DATETIME(6)")
     src.run(f"DROP TABLE IF EXISTS {s}", f"CREATE TABLE {s} (id INTEGER PRIMARY KEY, {cols})")
-    dst.run(f"DROP TABLE IF EXISTS {t}", f"CREATE TABLE {t} (id INTEGER {dest_key}, {cols})")
+    key, _, extra = dest_key.partition(", ")
+    dst.run(
+        f"DROP TABLE IF EXISTS {t}",
+        f"CREATE TABLE {t} (id INTEGER {key}, {cols}{', ' + extra if extra else ''})",
+    )
     recent = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=30)
     src.many(f"INSERT INTO {s} VALUES (%s, %s, %s)", [(i, f"v{i}", recent) for i in range(10)])
     plan = ReplicationPlan(job_name="incm", query_id=t, source=TableRef((s,)), destination=t, use_gmt=True)
@@ -74,3 +85,35 @@ def test_postgres_incremental_merge_counts_only_changed_rows(request, dest_key):
     assert second.rows_read == 11
     assert (second.rows_inserted, second.rows_updated) == (1, 2)
     assert dst.rows(f"SELECT id, v FROM {t} ORDER BY id") == src.rows(f"SELECT id, v FROM {s} ORDER BY id")
+
+
+def test_mysql_merge_never_overwrites_a_row_matched_by_another_unique_index(request):
+    """ON DUPLICATE KEY UPDATE would update the row that holds the same ``v`` (another unique index) in
+    place of inserting the new key, silently losing it: the merge must fail on the duplicate instead, and
+    change nothing."""
+    from airflow_sync.exceptions import TerminalReplicationError
+
+    src = get_backend(request, "mysql")
+    dst = get_backend(request, "mysql")
+    s, t = "inc_uq_src", "inc_uq_dst"
+    src.run(
+        f"DROP TABLE IF EXISTS {s}",
+        f"CREATE TABLE {s} (id INTEGER PRIMARY KEY, v varchar(20), modified DATETIME(6))",
+    )
+    dst.run(
+        f"DROP TABLE IF EXISTS {t}",
+        f"CREATE TABLE {t} (id INTEGER PRIMARY KEY, v varchar(20) UNIQUE, modified DATETIME(6))",
+    )
+    recent = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=30)
+    src.many(f"INSERT INTO {s} VALUES (%s, %s, %s)", [(i, f"v{i}", recent) for i in range(5)])
+    plan = ReplicationPlan(job_name="incu", query_id=t, source=TableRef((s,)), destination=t, use_gmt=True)
+    run_replication(plan, src.url, dst.url)
+    before = dst.rows(f"SELECT id, v FROM {t} ORDER BY id")
+    # row 3 leaves the source (incremental runs do not see deletes) and a new key takes over its ``v``
+    src.run(
+        f"DELETE FROM {s} WHERE id = 3",
+        f"INSERT INTO {s} VALUES (50, 'v3', '{recent + timedelta(seconds=1)}')",
+    )
+    with pytest.raises(TerminalReplicationError):
+        run_replication(plan, src.url, dst.url)
+    assert dst.rows(f"SELECT id, v FROM {t} ORDER BY id") == before
