@@ -13,10 +13,13 @@ value (no length check, no AutoTruncateStrings count, no coercion); everything e
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_sync.engine.types import ColType
 from airflow_sync.engine.watermark import as_datetime
@@ -61,6 +64,45 @@ def _fits(s: ColType, d: ColType, naive_zone: str | None) -> bool:
 def _local_is_utc() -> bool:
     """The worker's zone is UTC at every date (then local wall time can be computed in SQL)."""
     return time.tzname[0] == "UTC" and time.timezone == 0 and not time.daylight
+
+
+def _prefetch(stream: Iterator[bytes], check: Callable[[], None], depth: int = 4) -> Iterator[bytes]:
+    """``stream`` read on a helper thread, at most ``depth`` blocks ahead, so that reading the source
+    (Python work per row on a PostgreSQL source) overlaps the destination's ingest. The helper calls
+    ``check`` (cancellation) after each block; its errors re-raise here; closing this generator stops the
+    helper, which closes ``stream``."""
+    todo: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for block in stream:
+                check()
+                todo.put((True, block))
+                if stop.is_set():
+                    return
+            todo.put((False, None))
+        except BaseException as exc:  # handed to the consuming thread
+            todo.put((False, exc))
+        finally:
+            stream.close()  # type: ignore[attr-defined]
+
+    helper = threading.Thread(target=read, name="textpipe-read", daemon=True)
+    helper.start()
+    try:
+        while True:
+            ok, item = todo.get()
+            if not ok:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        while helper.is_alive():  # unblock a helper waiting to put
+            with contextlib.suppress(queue.Empty):
+                todo.get(timeout=0.05)
+        helper.join()
 
 
 def _blocks(run: Run, stream: Iterator[bytes], label: str) -> Iterator[bytes]:
@@ -110,10 +152,11 @@ def copy_text(
         else f"the staging table of '{table.name}'"
     )
     t0 = time.monotonic()
+    ahead = _prefetch(stream, run.token.check)
     try:
-        n = dst_d.load_text(run.dst, target, table.columns, _blocks(run, stream, label), label)
+        n = dst_d.load_text(run.dst, target, table.columns, _blocks(run, ahead, label), label)
     finally:
-        stream.close()  # type: ignore[attr-defined]
+        ahead.close()  # type: ignore[attr-defined]
     run._at("destination", f"copying into {label}")
     if run.src is not run.dst:
         src_d.rollback(run.src)
