@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -22,9 +21,8 @@ from typing import Any
 
 import pytest
 
-from airflow_sync.demo import home, processes
-from tests import services
-from tests.conftest import ROOT, RUN_ID
+from airflow_sync.demo import processes
+from tests.e2e.live import live_airflow
 
 pytest.importorskip("airflow_sync.dags.factory", reason="the DAG factory has not landed yet")
 
@@ -46,73 +44,29 @@ def _make_source(path) -> None:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    db_name = f"as_e2e_api_{RUN_ID}"
-    url = services.create_pg_database(db_name).replace("postgresql+psycopg://", "postgresql+psycopg2://")
-    root = tmp_path_factory.mktemp("e2e_api")
-    airflow_home = root / "airflow"
-    keys = home.ensure_secrets(airflow_home)
-    port = home.free_port()
-    home.write_airflow_cfg(
-        airflow_home,
-        sql_alchemy_conn=url,
-        dags_folder=ROOT / "dags",
-        port=port,
-        keys=keys,
-        # a deleted job's DAG turns stale ~100 s after the delete with the defaults; shorter here
-        extra={
-            "airflow_sync": {"strict_mode": "True"},
-            "scheduler": {"parsing_cleanup_interval": "5"},
-            "dag_processor": {"stale_dag_threshold": "5"},
-        },
-    )
-    src, dst = root / "source.db", root / "warehouse.db"
-    _make_source(src)
-    sqlite3.connect(dst).close()
-    env = home.airflow_env(airflow_home)
-    env["AIRFLOW_CONN_E2E_SRC"] = json.dumps({"conn_type": "sqlite", "host": str(src)})
-    env["AIRFLOW_CONN_E2E_DST"] = json.dumps({"conn_type": "sqlite", "host": str(dst)})
-    airflow = str(home.bin_dir() / "airflow")
-    migrate = subprocess.run(
-        [airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
-    created = subprocess.run(
-        [str(home.bin_dir() / "airflow-sync"), "tokens", "create", "--name", "e2e", "--role", "admin"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr[-3000:]
-    token = created.stdout.strip().splitlines()[-1]
-    logs = root / "logs"
-    started = [
-        processes.start(
-            "api-server",
-            [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            env=env,
-            log=logs / "api-server.log",
-        ),
-        processes.start("scheduler", [airflow, "scheduler"], env=env, log=logs / "scheduler.log"),
-        processes.start("dag-processor", [airflow, "dag-processor"], env=env, log=logs / "dag-processor.log"),
-    ]
-    from sqlalchemy import create_engine
+    def sources(root):
+        src, dst = root / "source.db", root / "warehouse.db"
+        _make_source(src)
+        sqlite3.connect(dst).close()
+        return {
+            "e2e_src": {"conn_type": "sqlite", "host": str(src)},
+            "e2e_dst": {"conn_type": "sqlite", "host": str(dst)},
+        }
 
-    engine = create_engine(url)
-    info = {"base": f"http://127.0.0.1:{port}", "token": token, "procs": started, "engine": engine}
-    try:
+    # a deleted job's DAG turns stale ~100 s after the delete with the defaults; shorter here
+    extra = {"scheduler": {"parsing_cleanup_interval": "5"}, "dag_processor": {"stale_dag_threshold": "5"}}
+    with live_airflow(tmp_path_factory, "e2e_api", connections=sources, extra=extra) as air:
+        created = air.cli("airflow-sync", "tokens", "create", "--name", "e2e", "--role", "admin")
+        assert created.returncode == 0, created.stderr[-3000:]
+        token = created.stdout.strip().splitlines()[-1]
+        info = {"base": air.base, "token": token, "procs": air.procs, "engine": air.engine}
         processes.wait_for(
             "the api-server",
             lambda: processes.http_ok(f"{info['base']}/api/v2/monitor/health"),
             timeout=240,
-            procs=started,
+            procs=air.procs,
         )
         yield info
-    finally:
-        processes.stop_all(started)
-        engine.dispose()
-        services.drop_pg_database(db_name)
 
 
 class Client:

@@ -23,8 +23,7 @@ import time
 import pytest
 
 from airflow_sync.demo import home, processes
-from tests import services
-from tests.conftest import ROOT, RUN_ID
+from tests.e2e.live import live_airflow as start_live_airflow
 
 pytest.importorskip("airflow_sync.dags.factory", reason="the DAG factory has not landed yet")
 
@@ -42,70 +41,31 @@ def _source_rows() -> list[tuple]:
 @pytest.fixture(scope="module")
 def live_airflow(tmp_path_factory):
     """A migrated PostgreSQL metadata DB and running api-server, scheduler and dag-processor."""
-    db_name = f"as_e2e_{RUN_ID}"
-    url = services.create_pg_database(db_name).replace("postgresql+psycopg://", "postgresql+psycopg2://")
-    root = tmp_path_factory.mktemp("e2e")
-    airflow_home = root / "airflow"
-    keys = home.ensure_secrets(airflow_home)
-    port = home.free_port()
-    home.write_airflow_cfg(
-        airflow_home,
-        sql_alchemy_conn=url,
-        dags_folder=ROOT / "dags",
-        port=port,
-        keys=keys,
-        extra={"airflow_sync": {"strict_mode": "True"}},
-    )
-    src, dst = root / "source.db", root / "warehouse.db"
-    with sqlite3.connect(src) as db:
-        db.execute(
-            "CREATE TABLE Customers (Id INTEGER PRIMARY KEY, Name VARCHAR(50), Email VARCHAR(80), "
-            "Balance REAL, updated_at DATETIME)"
-        )
-        db.executemany("INSERT INTO Customers VALUES (?, ?, ?, ?, ?)", _source_rows())
-    sqlite3.connect(dst).close()
-    env = home.airflow_env(airflow_home)
-    # connections through the secrets chain, visible to every component and task process
-    env["AIRFLOW_CONN_E2E_SRC"] = json.dumps({"conn_type": "sqlite", "host": str(src)})
-    env["AIRFLOW_CONN_E2E_DST"] = json.dumps({"conn_type": "sqlite", "host": str(dst)})
 
-    airflow = str(home.bin_dir() / "airflow")
-    t0 = time.monotonic()
-    migrate = subprocess.run(
-        [airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
-    print(f"\nairflow db migrate (PostgreSQL): {time.monotonic() - t0:.1f} s")
+    def sources(root):
+        src, dst = root / "source.db", root / "warehouse.db"
+        with sqlite3.connect(src) as db:
+            db.execute(
+                "CREATE TABLE Customers (Id INTEGER PRIMARY KEY, Name VARCHAR(50), Email VARCHAR(80), "
+                "Balance REAL, updated_at DATETIME)"
+            )
+            db.executemany("INSERT INTO Customers VALUES (?, ?, ?, ?, ?)", _source_rows())
+        sqlite3.connect(dst).close()
+        return {
+            "e2e_src": {"conn_type": "sqlite", "host": str(src)},
+            "e2e_dst": {"conn_type": "sqlite", "host": str(dst)},
+        }
 
-    logs = root / "logs"
-    started = [
-        processes.start(
-            "api-server",
-            [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            env=env,
-            log=logs / "api-server.log",
-        ),
-        processes.start("scheduler", [airflow, "scheduler"], env=env, log=logs / "scheduler.log"),
-        processes.start("dag-processor", [airflow, "dag-processor"], env=env, log=logs / "dag-processor.log"),
-    ]
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    live = {
-        "env": env,
-        "port": port,
-        "engine": engine,
-        "procs": started,
-        "dst": dst,
-        "root": root,
-        "admin_password": keys["admin_password"],
-    }
-    try:
-        yield live
-    finally:
-        processes.stop_all(started)
-        engine.dispose()
-        services.drop_pg_database(db_name)
+    with start_live_airflow(tmp_path_factory, "e2e", connections=sources) as air:
+        yield {
+            "env": air.env,
+            "port": air.port,
+            "engine": air.engine,
+            "procs": air.procs,
+            "dst": air.root / "warehouse.db",
+            "root": air.root,
+            "admin_password": air.keys["admin_password"],
+        }
 
 
 def _dump_logs(live) -> None:

@@ -1,0 +1,96 @@
+"""A live Airflow for end-to-end tests: a fresh PostgreSQL metadata DB, a migrated home, and the api-server,
+scheduler and dag-processor running as processes of their own."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_sync.demo import home, processes
+from tests import services
+from tests.conftest import ROOT, RUN_ID
+
+
+@dataclass
+class LiveAirflow:
+    root: Path
+    env: dict[str, str]
+    port: int
+    url: str
+    keys: dict[str, str]
+    engine: Any
+    procs: list[Any] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run an ``airflow`` or ``airflow-sync`` command line in this home."""
+        exe = str(home.bin_dir() / args[0])
+        return subprocess.run(
+            [exe, *args[1:]], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+
+@contextlib.contextmanager
+def live_airflow(
+    tmp_path_factory: Any,
+    name: str,
+    *,
+    connections: Callable[[Path], dict[str, dict[str, Any]]],
+    extra: dict[str, dict[str, str]] | None = None,
+) -> Iterator[LiveAirflow]:
+    """Set up, migrate and start a live Airflow; stop it and drop its metadata DB afterwards.
+
+    :param name: names the metadata database and the temporary folder
+    :param connections: called with the temporary folder (to create source files there); returns the
+        Airflow connections by id, passed to every component as ``AIRFLOW_CONN_<ID>`` variables
+    :param extra: more ``airflow.cfg`` sections (``[airflow_sync] strict_mode`` is always on)
+    """
+    db_name = f"as_{name}_{RUN_ID}"
+    url = services.create_pg_database(db_name).replace("postgresql+psycopg://", "postgresql+psycopg2://")
+    root = tmp_path_factory.mktemp(name)
+    airflow_home = root / "airflow"
+    keys = home.ensure_secrets(airflow_home)
+    port = home.free_port()
+    sections = {"airflow_sync": {"strict_mode": "True"}, **(extra or {})}
+    home.write_airflow_cfg(
+        airflow_home, sql_alchemy_conn=url, dags_folder=ROOT / "dags", port=port, keys=keys, extra=sections
+    )
+    env = home.airflow_env(airflow_home)
+    # connections through the secrets chain, visible to every component and task process
+    for conn_id, conn in connections(root).items():
+        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
+    from sqlalchemy import create_engine
+
+    live = LiveAirflow(root, env, port, url, keys, create_engine(url))
+    try:
+        t0 = time.monotonic()
+        migrate = live.cli("airflow", "db", "migrate", timeout=300)
+        assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+        print(f"\nairflow db migrate (PostgreSQL): {time.monotonic() - t0:.1f} s")
+        airflow, logs = str(home.bin_dir() / "airflow"), root / "logs"
+        live.procs += [
+            processes.start(
+                "api-server",
+                [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                env=env,
+                log=logs / "api-server.log",
+            ),
+            processes.start("scheduler", [airflow, "scheduler"], env=env, log=logs / "scheduler.log"),
+            processes.start(
+                "dag-processor", [airflow, "dag-processor"], env=env, log=logs / "dag-processor.log"
+            ),
+        ]
+        yield live
+    finally:
+        processes.stop_all(live.procs)
+        live.engine.dispose()
+        services.drop_pg_database(db_name)
