@@ -424,6 +424,9 @@ class MySQLDialect(Dialect):
             for raw, esc in _ESCAPES:
                 ref = f"REPLACE({ref}, {raw}, {esc})"
             return f"IFNULL({ref}, {_NULL})"
+        if k in ("date", "timestamp"):
+            # zero dates ('0000-00-00', '2024-00-10') are read as NULL, as the C extension reads them
+            ref = f"IF(YEAR({ref}) * MONTH({ref}) * DAYOFMONTH({ref}) = 0, NULL, {ref})"
         # the cast first: IFNULL of e.g. a UUID and a string is a UUID (and "\N" is not one)
         return f"IFNULL(CAST({ref} AS CHAR), {_NULL})"
 

@@ -204,6 +204,26 @@ def test_a_shorter_destination_column_takes_the_row_path(request, monkeypatch):
     assert (spy.text, spy.rows, summary.strings_truncated) == ([], 1, 1)
 
 
+def test_mariadb_zero_dates_arrive_as_null_as_on_the_row_path(request, monkeypatch):
+    src, dst = get_backend(request, "mysql"), get_backend(request, "postgresql")
+    src.run(
+        "SET SESSION sql_mode = ''",
+        "DROP TABLE IF EXISTS `tp zero`",
+        "CREATE TABLE `tp zero` (id INT PRIMARY KEY, d DATE, t DATETIME(6))",
+        "INSERT INTO `tp zero` VALUES (1, '0000-00-00', '0000-00-00 00:00:00'), "
+        "(2, '2024-00-10', '2024-01-00 10:00:00'), (3, '0000-01-01', '2024-02-29 00:00:00.5')",
+    )
+    spy = Spy(monkeypatch)
+    for table, pipe in (("tp zero pipe", True), ("tp zero rows", False)):
+        monkeypatch.setattr(textpipe, "TEXT_PIPE", pipe)
+        dst.run(f"DROP TABLE IF EXISTS {dst.q(table)}")
+        run_replication(_plan("tp zero", table), src.url, dst.url)
+    assert spy.text == [3] and spy.rows == 1
+    got = dst.rows('SELECT * FROM "tp zero pipe" ORDER BY id')
+    assert got == dst.rows('SELECT * FROM "tp zero rows" ORDER BY id')
+    assert got == [(1, None, None), (2, None, None), (3, None, datetime(2024, 2, 29, 0, 0, 0, 500000))]
+
+
 def _setup_old_contents(dst, table: str, ddl: str) -> list[tuple]:
     dst.run(f"DROP TABLE IF EXISTS {dst.q(table)}", f"CREATE TABLE {dst.q(table)} ({ddl})")
     dst.many(f"INSERT INTO {dst.q(table)} VALUES ({dst.mark}, {dst.mark})", [(1, "old")])
