@@ -28,7 +28,13 @@ from airflow_sync.engine.dialects.mysql_infile import InfileConnection, load_loc
 from airflow_sync.engine.dialects.mysql_load import load_rows
 from airflow_sync.engine.dialects.mysql_merge import upsert_from_stage
 from airflow_sync.engine.dialects.mysql_read import available as fast_reads_available
-from airflow_sync.engine.dialects.mysql_read import close_all, open_fast_stream, open_text_stream
+from airflow_sync.engine.dialects.mysql_read import (
+    close_all,
+    open_fast_stream,
+    open_text_stream,
+    pymysql_text_stream,
+    text_field,
+)
 from airflow_sync.engine.dialects.values import to_naive
 from airflow_sync.engine.types import ColType, Column, TableSchema
 from airflow_sync.exceptions import TerminalReplicationError
@@ -84,15 +90,6 @@ def _coltype(data_type: str, column_type: str, length: Any, precision: Any, scal
         return ColType("binary", length=int(length) if length else None)
     return _SIMPLE.get(dt)
 
-
-# literals of the text pipe, spelt in hex so no sql_mode (NO_BACKSLASH_ESCAPES) changes their meaning
-_NULL = "_utf8mb4 X'5C4E'"  # backslash N
-_ESCAPES = (
-    ("_utf8mb4 X'5C'", "_utf8mb4 X'5C5C'"),  # backslash first
-    ("_utf8mb4 X'09'", "_utf8mb4 X'5C74'"),
-    ("_utf8mb4 X'0A'", "_utf8mb4 X'5C6E'"),
-    ("_utf8mb4 X'0D'", "_utf8mb4 X'5C72'"),
-)
 
 #: read through mysql-connector-python's C extension when it is installed (tests turn it off)
 FAST_READS = True
@@ -414,42 +411,15 @@ class MySQLDialect(Dialect):
 
     # --- text pipe (see engine/textpipe.py) ------------------------------------------------------------
     def text_render(self, column: Column, naive_zone: str | None) -> str | None:
-        k = column.type.kind
-        ref = "q." + self.quote_ident(column.name)
-        if column.native.startswith("?") or k in ("float32", "time", "binary"):
+        if column.native.startswith("?"):
             return None
-        if k == "bool":
-            return f"CASE WHEN {ref} IS NULL THEN {_NULL} WHEN {ref} THEN '1' ELSE '0' END"
-        if k in ("string", "text", "json"):
-            for raw, esc in _ESCAPES:
-                ref = f"REPLACE({ref}, {raw}, {esc})"
-            return f"IFNULL({ref}, {_NULL})"
-        if k in ("date", "timestamp"):
-            # zero dates ('0000-00-00', '2024-00-10') are read as NULL, as the C extension reads them
-            ref = f"IF(YEAR({ref}) * MONTH({ref}) * DAYOFMONTH({ref}) = 0, NULL, {ref})"
-        # the cast first: IFNULL of e.g. a UUID and a string is a UUID (and "\N" is not one)
-        return f"IFNULL(CAST({ref} AS CHAR), {_NULL})"
+        return text_field(column.type.kind, "q." + self.quote_ident(column.name))
 
     def text_stream(self, conn: Any, sql: str, exprs: Sequence[str], size: int) -> Iterator[bytes] | None:
         query = f"SELECT {', '.join(exprs)} FROM ({sql}) AS q"
         if self._fast():
             return open_text_stream(self._params(), query, size, self._readers)
-        return self._text_lines(conn, query, size)
-
-    def _text_lines(self, conn: Any, sql: str, size: int) -> Iterator[bytes]:
-        import pymysql.cursors
-
-        cur = conn.cursor(pymysql.cursors.SSCursor)
-        try:
-            cur.execute(sql)
-            while True:
-                rows = cur.fetchmany(size)
-                if not rows:
-                    break
-                yield ("\n".join(map("\t".join, rows)) + "\n").encode()
-        finally:
-            with contextlib.suppress(Exception):
-                cur.close()
+        return pymysql_text_stream(conn, query, size)
 
     def text_load_ready(self, conn: Any) -> bool:
         # LOAD DATA LOCAL needs the server's consent (MySQL 8 defaults to OFF)

@@ -18,6 +18,15 @@ Row = tuple[Any, ...]
 _SAME_DECODING = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 245, 246, 252, 253, 254}
 _SET_FLAG = 2048
 
+# literals of the text pipe, spelt in hex so that no sql_mode (NO_BACKSLASH_ESCAPES) changes them
+_NULL = "_utf8mb4 X'5C4E'"  # backslash N
+_ESCAPES = (
+    ("_utf8mb4 X'5C'", "_utf8mb4 X'5C5C'"),  # backslash first
+    ("_utf8mb4 X'09'", "_utf8mb4 X'5C74'"),
+    ("_utf8mb4 X'0A'", "_utf8mb4 X'5C6E'"),
+    ("_utf8mb4 X'0D'", "_utf8mb4 X'5C72'"),
+)
+
 
 def available() -> bool:
     """True when mysql-connector-python and its C extension can be imported."""
@@ -129,3 +138,38 @@ def close_all(readers: dict[int, Any]) -> None:
         conn = readers.pop(cid, None)
         with contextlib.suppress(Exception):
             conn.shutdown()
+
+
+def text_field(kind: str, ref: str) -> str | None:
+    """SQL rendering column ``ref`` of kind ``kind`` as a field of the text pipe (``engine/textpipe.py``),
+    never NULL; None for kinds whose text form is not exact elsewhere (FLOAT, TIME, binary)."""
+    if kind in ("float32", "time", "binary"):
+        return None
+    if kind == "bool":
+        return f"CASE WHEN {ref} IS NULL THEN {_NULL} WHEN {ref} THEN '1' ELSE '0' END"
+    if kind in ("string", "text", "json"):
+        for raw, esc in _ESCAPES:
+            ref = f"REPLACE({ref}, {raw}, {esc})"
+        return f"IFNULL({ref}, {_NULL})"
+    if kind in ("date", "timestamp"):
+        # zero dates ('0000-00-00', '2024-00-10') are read as NULL, as the C extension reads them
+        ref = f"IF(YEAR({ref}) * MONTH({ref}) * DAYOFMONTH({ref}) = 0, NULL, {ref})"
+    # the cast first: IFNULL of e.g. a UUID and a string is a UUID (and backslash-N is not one)
+    return f"IFNULL(CAST({ref} AS CHAR), {_NULL})"
+
+
+def pymysql_text_stream(conn: Any, sql: str, size: int) -> Iterator[bytes]:
+    """:func:`open_text_stream` through PyMySQL on ``conn`` (no C extension): decoded, then re-encoded."""
+    import pymysql.cursors
+
+    cur = conn.cursor(pymysql.cursors.SSCursor)
+    try:
+        cur.execute(sql)
+        while True:
+            rows = cur.fetchmany(size)
+            if not rows:
+                break
+            yield ("\n".join(map("\t".join, rows)) + "\n").encode()
+    finally:
+        with contextlib.suppress(Exception):  # the connection may already be closed
+            cur.close()

@@ -141,8 +141,15 @@ class Spy:
 DIRECTIONS = [("mysql", "postgresql"), ("postgresql", "mysql")]
 
 
-@pytest.mark.parametrize(("src_name", "dst_name"), DIRECTIONS)
-def test_pipe_copies_edge_values_exactly_as_the_row_path_does(request, monkeypatch, src_name, dst_name):
+@pytest.mark.parametrize(
+    ("src_name", "dst_name", "fast"),
+    [("mysql", "postgresql", True), ("mysql", "postgresql", False), ("postgresql", "mysql", True)],
+    ids=["mysql-postgresql-cext", "mysql-postgresql-pymysql", "postgresql-mysql"],
+)
+def test_pipe_copies_edge_values_exactly_as_the_row_path_does(request, monkeypatch, src_name, dst_name, fast):
+    from airflow_sync.engine.dialects import mysql
+
+    monkeypatch.setattr(mysql, "FAST_READS", fast)
     src, dst = get_backend(request, src_name), get_backend(request, dst_name)
     _make_source(src, src_name, "tp edge", _src_rows(src_name))
     spy = Spy(monkeypatch)

@@ -1,0 +1,53 @@
+"""Text pipe pieces that need no server: eligibility per column, PostgreSQL escapes MySQL cannot read,
+upload packets."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_sync.engine.dialects import mysql_infile
+from airflow_sync.engine.dialects.postgres import _portable
+from airflow_sync.engine.textpipe import _fits
+from airflow_sync.engine.types import ColType
+
+
+@pytest.mark.parametrize(
+    ("src", "dst", "zone", "ok"),
+    [
+        (ColType("int32"), ColType("int64"), None, True),
+        (ColType("int64"), ColType("int32"), None, False),
+        (ColType("decimal", precision=12, scale=2), ColType("decimal", precision=12, scale=2), None, True),
+        (ColType("decimal", precision=12, scale=2), ColType("decimal", precision=12, scale=1), None, False),
+        (ColType("decimal", precision=12, scale=2), ColType("decimal", precision=11, scale=2), None, False),
+        (ColType("decimal"), ColType("decimal", precision=65, scale=30), None, False),
+        (ColType("decimal", precision=20, scale=0), ColType("decimal"), None, True),
+        (ColType("string", length=40), ColType("string", length=40), None, True),
+        (ColType("string", length=41), ColType("string", length=40), None, False),
+        (ColType("text"), ColType("string", length=40), None, False),
+        (ColType("string", length=40), ColType("text"), None, True),
+        (ColType("timestamp", tz=True), ColType("timestamp"), None, False),
+        (ColType("timestamp", tz=True), ColType("timestamp"), "UTC", True),
+        (ColType("timestamp"), ColType("timestamp", tz=True), "UTC", False),
+        (ColType("float32"), ColType("float32"), None, False),
+        (ColType("float64"), ColType("float64"), None, True),
+        (ColType("binary"), ColType("binary"), None, False),
+        (ColType("uuid"), ColType("string", length=36), None, False),
+        (ColType("bool"), ColType("int16"), None, False),
+    ],
+)
+def test_only_columns_whose_text_form_is_stored_unchanged_take_the_pipe(src, dst, zone, ok):
+    assert _fits(src, dst, zone) is ok
+
+
+def test_postgres_only_escapes_become_raw_bytes_and_escaped_backslashes_stay():
+    block = b"a\\\\f\t\\f|\\v|\\t|\\\\v|\\\\\\f|\\N\n"
+    assert _portable(block) == b"a\\\\f\t\x0c|\x0b|\\t|\\\\v|\\\\\x0c|\\N\n"
+    plain = b"no escapes\\t here\n"
+    assert _portable(plain) is plain
+
+
+def test_upload_packets_regroup_blocks_without_losing_bytes(monkeypatch):
+    monkeypatch.setattr(mysql_infile, "PACKET", 4)
+    blocks = [b"ab", b"cdefghij", b"", b"k"]
+    got = list(mysql_infile.packets(blocks))
+    assert got == [b"abcd", b"efgh", b"ijk"]
