@@ -416,6 +416,8 @@ class MySQLDialect(Dialect):
         return text_field(column.type.kind, "q." + self.quote_ident(column.name))
 
     def text_stream(self, conn: Any, sql: str, exprs: Sequence[str], size: int) -> Iterator[bytes] | None:
+        if self._params()["charset"] != "utf8mb4":
+            return None  # the pipe carries UTF-8 text
         query = f"SELECT {', '.join(exprs)} FROM ({sql}) AS q"
         if self._fast():
             return open_text_stream(self._params(), query, size, self._readers)

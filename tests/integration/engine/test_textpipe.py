@@ -198,6 +198,18 @@ def test_aware_timestamps_need_a_zone_sql_can_compute(request, monkeypatch):
     assert _read(dst, "tp zone") == [[_norm(v, k) for v, k in zip(r, KINDS, strict=True)] for r in ROWS]
 
 
+def test_a_mariadb_source_read_in_another_charset_takes_the_row_path(request, monkeypatch):
+    src, dst = get_backend(request, "mysql"), get_backend(request, "postgresql")
+    src.run("DROP TABLE IF EXISTS `tp latin`", "CREATE TABLE `tp latin` (id INT PRIMARY KEY, v LONGTEXT)")
+    src.many("INSERT INTO `tp latin` VALUES (%s, %s)", [(1, "Zoë")])
+    dst.run('DROP TABLE IF EXISTS "tp latin"')
+    spy = Spy(monkeypatch)
+    url = make_url(src.url).update_query_dict({"charset": "latin1"})
+    run_replication(_plan("tp latin", "tp latin"), url, dst.url)
+    assert (spy.text, spy.rows) == ([], 1)
+    assert dst.rows('SELECT v FROM "tp latin"') == [("Zoë",)]
+
+
 def test_a_shorter_destination_column_takes_the_row_path(request, monkeypatch):
     src, dst = get_backend(request, "mysql"), get_backend(request, "postgresql")
     src.run("DROP TABLE IF EXISTS `tp short`", "CREATE TABLE `tp short` (id INT PRIMARY KEY, v VARCHAR(10))")
