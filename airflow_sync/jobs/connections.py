@@ -10,6 +10,7 @@ URLs built here carry passwords: never log them (use :func:`redacted_url` for me
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -112,10 +113,25 @@ def _sqlite_url(conn: Any) -> str:
     return "sqlite:///" + os.path.abspath(os.path.expanduser(path))
 
 
+def _mysql_hook_ssl(extra: dict[str, Any]) -> dict[str, str]:
+    """MySqlHook's ``ssl`` extra (a dict or its JSON text with ``ca``, ``cert``, ``key``) as ``ssl_*``."""
+    ssl = extra.get("ssl")
+    if isinstance(ssl, str):
+        try:
+            ssl = json.loads(ssl)
+        except ValueError:
+            return {}
+    if not isinstance(ssl, dict):
+        return {}
+    return {f"ssl_{k}": str(ssl[k]) for k in ("ca", "cert", "key") if ssl.get(k)}
+
+
 def _server_url(conn: Any, drivername: str, query_keys: tuple[str, ...], defaults: dict[str, str]) -> str:
     from sqlalchemy.engine import URL
 
     extra = _extra(conn)
+    if drivername.startswith("mysql"):
+        extra = {**_mysql_hook_ssl(extra), **extra}
     query = dict(defaults)
     query.update({k: str(extra[k]) for k in query_keys if extra.get(k) not in (None, "")})
     url = URL.create(

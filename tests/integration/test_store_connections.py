@@ -21,6 +21,13 @@ def env_conns(airflow_db, monkeypatch, tmp_path):
             "extra": {"sslmode": "require"},
         },
         "c_my": {"conn_type": "mysql", "host": "m.example", "login": "root", "schema": "shop"},
+        # MySqlHook's form of the TLS options: an "ssl" extra, here as JSON text
+        "c_my_tls": {
+            "conn_type": "mysql",
+            "host": "m.example",
+            "extra": {"ssl": json.dumps({"ca": "/etc/ca.pem", "cert": "/etc/c.pem", "key": "/etc/k.pem"})},
+        },
+        "c_my_tls2": {"conn_type": "mysql", "host": "m.example", "extra": {"ssl_ca": "/x/ca.pem"}},
         "c_http": {"conn_type": "http", "host": "example.com"},
         "c_odd": {"conn_type": "nosuchdb", "host": "db.example"},
         "c_duck": {"conn_type": "duckdb", "host": str(tmp_path / "w.duckdb")},
@@ -54,6 +61,9 @@ def test_urls_per_backend(env_conns):
     assert (my.drivername, my.database, my.query["charset"]) == ("mysql+pymysql", "shop", "utf8mb4")
     with pytest.raises(ValueError, match="not a SQL database"):
         sqlalchemy_url("c_http")
+    tls = make_url(sqlalchemy_url("c_my_tls")).query
+    assert (tls["ssl_ca"], tls["ssl_cert"], tls["ssl_key"]) == ("/etc/ca.pem", "/etc/c.pem", "/etc/k.pem")
+    assert make_url(sqlalchemy_url("c_my_tls2")).query["ssl_ca"] == "/x/ca.pem"
 
 
 def test_a_sqlite_url_opens_the_file(env_conns):

@@ -35,6 +35,7 @@ from airflow_sync.engine.dialects.mysql_read import (
     pymysql_text_stream,
     text_field,
 )
+from airflow_sync.engine.dialects.mysql_tls import tls_params
 from airflow_sync.engine.dialects.values import to_naive
 from airflow_sync.engine.types import ColType, Column, TableSchema
 from airflow_sync.exceptions import TerminalReplicationError
@@ -126,6 +127,7 @@ class MySQLDialect(Dialect):
             "password": u.password or "",
             "database": u.database or None,
             "charset": q.get("charset", "utf8mb4"),
+            **tls_params(q),
         }
 
     def connect(self) -> Any:

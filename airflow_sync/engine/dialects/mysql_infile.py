@@ -23,6 +23,8 @@ from pymysql import err
 from pymysql.connections import MySQLResult
 from pymysql.protocol import LoadLocalPacketWrapper
 
+from airflow_sync.engine.dialects.mysql_tls import preferred_context
+
 #: data packet size; far below any server's max_allowed_packet (1 KiB minimum is for the query only)
 PACKET = 64 * 1024
 #: the client error code MySQL's own library uses for a refused local-file request
@@ -73,6 +75,12 @@ class InfileConnection(pymysql.connections.Connection):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._local_infile = False
+
+    def _create_ssl_ctx(self, sslp: Any) -> Any:
+        # no TLS options: PyMySQL's "preferred" TLS, with a context built once per process (mysql_tls)
+        if isinstance(sslp, dict) and not sslp:
+            return preferred_context()
+        return super()._create_ssl_ctx(sslp)
 
     def _read_query_result(self, unbuffered: bool = False) -> int:
         # PyMySQL's own method with our result class

@@ -12,6 +12,8 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from airflow_sync.engine.dialects.mysql_tls import connector_tls
+
 Row = tuple[Any, ...]
 
 # FieldType codes whose values both drivers decode to the same Python type
@@ -98,7 +100,8 @@ def _connect(params: dict[str, Any]) -> Any:
     import mysql.connector
 
     charset = params.get("charset") or "utf8mb4"
-    return mysql.connector.connect(
+    tls = connector_tls(params)
+    conn = mysql.connector.connect(
         host=params["host"],
         port=params["port"],
         user=params["user"],
@@ -110,7 +113,21 @@ def _connect(params: dict[str, Any]) -> Any:
         use_pure=False,
         # no open transaction (and no metadata lock) outlives the statement
         autocommit=True,
+        **tls,
     )
+    if tls:
+        # the C extension connects in plain text when the server offers no TLS, CA or not (PyMySQL and
+        # the pure-Python connector refuse): refuse here too
+        cur = conn.cursor()
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        row = cur.fetchone()
+        cur.close()
+        if not row or not row[1]:
+            conn.close()
+            raise mysql.connector.errors.InterfaceError(
+                msg="SSL connection error: TLS options are set but the server did not use TLS", errno=2026
+            )
+    return conn
 
 
 def _rows(conn: Any, cur: Any, size: int, readers: dict[int, Any], cid: int) -> Iterator[list[Row]]:
