@@ -36,61 +36,10 @@ from airflow_sync.engine.dialects.mysql_read import (
     text_field,
 )
 from airflow_sync.engine.dialects.mysql_tls import tls_params
+from airflow_sync.engine.dialects.mysql_types import FIELD_TYPES, column_type
 from airflow_sync.engine.dialects.values import to_naive
 from airflow_sync.engine.types import ColType, Column, TableSchema
 from airflow_sync.exceptions import TerminalReplicationError
-
-_SIMPLE = {
-    "smallint": ColType("int16"),
-    "mediumint": ColType("int32"),
-    "year": ColType("int16"),
-    "float": ColType("float32"),
-    "double": ColType("float64"),
-    "tinytext": ColType("text"),
-    "text": ColType("text"),
-    "mediumtext": ColType("text"),
-    "longtext": ColType("text"),
-    "date": ColType("date"),
-    "time": ColType("time"),
-    "datetime": ColType("timestamp"),
-    "timestamp": ColType("timestamp"),
-    "tinyblob": ColType("binary"),
-    "blob": ColType("binary"),
-    "mediumblob": ColType("binary"),
-    "longblob": ColType("binary"),
-    "json": ColType("json"),
-    "uuid": ColType("uuid"),
-}
-# FIELD_TYPE codes of a result set description
-_FIELD = {
-    1: ColType("int16"), 2: ColType("int16"), 3: ColType("int32"), 4: ColType("float32"),
-    5: ColType("float64"), 7: ColType("timestamp"), 8: ColType("int64"), 9: ColType("int32"),
-    10: ColType("date"), 11: ColType("time"), 12: ColType("timestamp"),
-    13: ColType("int16"), 245: ColType("json"),
-}  # fmt: skip
-
-
-def _coltype(data_type: str, column_type: str, length: Any, precision: Any, scale: Any) -> ColType | None:
-    dt = data_type.lower()
-    unsigned = "unsigned" in column_type.lower()
-    if dt == "tinyint":
-        return ColType("bool") if column_type.lower().startswith("tinyint(1)") else ColType("int16")
-    if dt == "int":
-        return ColType("int64") if unsigned else ColType("int32")
-    if dt == "bigint":
-        return ColType("decimal", precision=20, scale=0) if unsigned else ColType("int64")
-    if dt == "smallint" and unsigned:
-        return ColType("int32")
-    if dt == "decimal":
-        return ColType("decimal", precision=int(precision), scale=int(scale or 0))
-    if dt in ("char", "varchar"):
-        return ColType("string", length=int(length)) if length else ColType("text")
-    if dt in ("enum", "set"):
-        return ColType("string", length=int(length)) if length else ColType("text")
-    if dt in ("binary", "varbinary"):
-        return ColType("binary", length=int(length) if length else None)
-    return _SIMPLE.get(dt)
-
 
 #: read through mysql-connector-python's C extension when it is installed (tests turn it off)
 FAST_READS = True
@@ -203,7 +152,7 @@ class MySQLDialect(Dialect):
                         json_cols.add(m.group(1).replace("``", "`"))
             cols = []
             for cname, dt, ctype, length, prec, scale, nullable in rows:
-                t = ColType("json") if cname in json_cols else _coltype(dt, ctype, length, prec, scale)
+                t = ColType("json") if cname in json_cols else column_type(dt, ctype, length, prec, scale)
                 native = dt.lower() if t else f"?{dt.lower()}"
                 cols.append(Column(cname, t or ColType("text"), nullable == "YES", native))
             cur.execute(
@@ -230,7 +179,7 @@ class MySQLDialect(Dialect):
                 elif code == 252:
                     out.append((name, ColType("text")))
                 else:
-                    out.append((name, _FIELD.get(code)))
+                    out.append((name, FIELD_TYPES.get(code)))
             return out
         finally:
             cur.close()

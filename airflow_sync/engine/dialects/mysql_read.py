@@ -120,7 +120,7 @@ def _connect(params: dict[str, Any]) -> Any:
         # the pure-Python connector refuse): refuse here too
         cur = conn.cursor()
         cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-        row = cur.fetchone()
+        row: Any = cur.fetchone()
         cur.close()
         if not row or not row[1]:
             conn.close()
