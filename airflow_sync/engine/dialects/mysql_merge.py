@@ -14,12 +14,14 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import pymysql
 from pymysql.constants import CLIENT
 
 if TYPE_CHECKING:
     from airflow_sync.engine.dialects.mysql import MySQLDialect
 
 _PART = re.compile(r"`((?:[^`]|``)*)`")
+_INFO = re.compile(r"(Records|Duplicates|Warnings): (\d+)")
 
 
 def split_qualified(name: str) -> tuple[str | None, str]:
@@ -43,30 +45,45 @@ def key_is_only_unique_index(d: MySQLDialect, conn: Any, target: str, keys: Sequ
     return list(indexes.values()) == [set(keys)]
 
 
+def statement_info(conn: Any) -> dict[str, int]:
+    """The counts of the last statement's info text (``Records: 3  Duplicates: 1  Warnings: 0``)."""
+    result = getattr(conn, "_result", None)
+    raw = getattr(result, "message", None) or b""
+    text = raw.decode("ascii", "replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
+    return {k.lower(): int(v) for k, v in _INFO.findall(text)}
+
+
 def upsert_from_stage(
     d: MySQLDialect, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
 ) -> tuple[int, int] | None:
-    """Insert new and update changed stage rows; ``(inserted, updated)``, or None when not applicable."""
+    """Insert new and update changed stage rows; ``(inserted, updated)``, or None when not applicable.
+
+    The counts come from the statement itself: its affected rows (1 per inserted row, 2 per updated row,
+    0 per unchanged one) and its info text's ``Duplicates`` (the updated rows), so no extra pass over the
+    target counts the keys it already has. A client with ``CLIENT_FOUND_ROWS`` (never the engine's own
+    connections) counts unchanged rows as affected too, which makes them indistinguishable from inserted
+    ones: no upsert then.
+    """
     vals = [c for c in columns if c not in keys]
-    if not keys or not vals or not key_is_only_unique_index(d, conn, target, keys):
+    if not keys or not vals or not isinstance(conn, pymysql.connections.Connection):
+        return None  # the statement info is read the PyMySQL way
+    if conn.client_flag & CLIENT.FOUND_ROWS:
+        return None
+    if not key_is_only_unique_index(d, conn, target, keys):
         return None
     q = d.quote_ident
     cols = ", ".join(q(c) for c in columns)
     scols = ", ".join(f"s.{q(c)}" for c in columns)
-    match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
-    staged = int(d.scalar(conn, f"SELECT COUNT(*) FROM {stage}"))
-    # STRAIGHT_JOIN: drive from the (small) stage and probe the target's key
-    existing = int(
-        d.scalar(conn, f"SELECT COUNT(*) FROM {stage} AS s STRAIGHT_JOIN {target} AS t ON {match}")
-    )
     sets = ", ".join(f"{target}.{q(c)} = s.{q(c)}" for c in vals)
-    affected = d.execute(
-        conn, f"INSERT INTO {target} ({cols}) SELECT {scols} FROM {stage} AS s ON DUPLICATE KEY UPDATE {sets}"
-    )
-    inserted = staged - existing
-    # affected rows: 1 per inserted row, 2 per updated row, 0 per unchanged one (1 with CLIENT_FOUND_ROWS)
-    if getattr(conn, "client_flag", 0) & CLIENT.FOUND_ROWS:
-        updated = affected - inserted - existing
-    else:
-        updated = (affected - inserted) // 2
-    return inserted, max(0, updated)
+    with conn.cursor() as cur:
+        affected = int(
+            cur.execute(
+                f"INSERT INTO {target} ({cols}) SELECT {scols} FROM {stage} AS s "
+                f"ON DUPLICATE KEY UPDATE {sets}"
+            )
+        )
+    info = statement_info(conn)
+    if "duplicates" not in info:
+        raise RuntimeError("the server sent no row counts for the merge")  # never seen: MySQL always does
+    dup = info["duplicates"]
+    return max(0, affected - 2 * dup), dup

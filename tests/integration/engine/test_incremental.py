@@ -117,3 +117,38 @@ def test_mysql_merge_never_overwrites_a_row_matched_by_another_unique_index(requ
     with pytest.raises(TerminalReplicationError):
         run_replication(plan, src.url, dst.url)
     assert dst.rows(f"SELECT id, v FROM {t} ORDER BY id") == before
+
+
+@pytest.mark.parametrize("found_rows", [False, True], ids=["default-client", "client-found-rows"])
+def test_mysql_upsert_counts_from_the_statement_itself(mysql_url, found_rows):
+    """Inserted and updated rows come from the statement's affected rows and its info text; unchanged
+    rows count as neither. A client that counts found (matched) rows cannot tell unchanged rows from
+    inserted ones: then no upsert (the two-statement merge runs)."""
+    from pymysql.constants import CLIENT
+    from sqlalchemy.engine import make_url
+
+    from airflow_sync.engine.dialects.mysql import MySQLDialect
+    from airflow_sync.engine.dialects.mysql_infile import InfileConnection
+    from airflow_sync.engine.dialects.mysql_merge import upsert_from_stage
+
+    d = MySQLDialect(make_url(mysql_url))
+    conn = InfileConnection(**d._params(), client_flag=CLIENT.FOUND_ROWS if found_rows else 0)
+    try:
+        d.execute(conn, "DROP TABLE IF EXISTS up_t")
+        d.execute(conn, "CREATE TABLE up_t (id INT PRIMARY KEY, v VARCHAR(10))")
+        d.execute(conn, "INSERT INTO up_t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+        stage = d.create_stage(conn, None, "up_t", ["id", "v"], "counts", ["id"])
+        # 1 unchanged, 2 updated (2, 3), 3 inserted (4, 5, 6)
+        d.execute(
+            conn, f"INSERT INTO {stage} VALUES (1, 'a'), (2, 'B'), (3, 'C'), (4, 'd'), (5, 'e'), (6, 'f')"
+        )
+        counts = upsert_from_stage(d, conn, "`up_t`", stage, ["id", "v"], ["id"])
+        if found_rows:
+            assert counts is None
+            assert d.scalar(conn, "SELECT COUNT(*) FROM up_t") == 3  # and nothing written
+            return
+        assert counts == (3, 2)
+        conn.commit()
+        assert d.scalar(conn, "SELECT GROUP_CONCAT(v ORDER BY id SEPARATOR '') FROM up_t") == "aBCdef"
+    finally:
+        conn.close()
