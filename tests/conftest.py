@@ -84,3 +84,25 @@ def mysql_url() -> str:
     url = services.create_mysql_database(f"as_test_{RUN_ID}")
     yield url
     services.drop_mysql_database(f"as_test_{RUN_ID}")
+
+
+@pytest.fixture(autouse=True)
+def _live_in_process_execution_api():
+    """``dag.test()`` talks to Airflow's in-process execution API through one cached event-loop thread
+    (``in_process_api_server().transport``). Once in a full-suite CI run that thread was gone before a
+    ``dag.test()``, whose first request then waited forever; not reproduced in isolation. A stopped loop is
+    replaced by a fresh one here, with a warning so the suite's output shows it happened."""
+    import sys
+    import warnings
+
+    supervisor = sys.modules.get("airflow.sdk.execution_time.supervisor")
+    server = getattr(supervisor, "in_process_api_server", None)
+    if server is not None and server.cache_info().currsize:
+        transport = server().transport
+        loop = getattr(getattr(transport, "app", None), "loop", None)
+        if loop is not None and not loop.is_running():
+            warnings.warn(
+                "Airflow's in-process execution API loop had stopped; starting a new one", stacklevel=1
+            )
+            server.cache_clear()
+    yield

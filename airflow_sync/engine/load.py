@@ -104,6 +104,10 @@ class Run:
     # --- entry --------------------------------------------------------------------------------------
     def execute(self) -> ReplicationSummary:
         plan = self.plan
+        if plan.command_timeout:
+            # before the first statement that may wait on the destination (SQLite's ATTACH waits on a lock)
+            self.dst_d.set_timeout(self.dst, plan.command_timeout)
+            self.dst_d.commit(self.dst)  # PostgreSQL: a SET inside a rolled-back transaction is undone
         self.sq = sq = resolve_source(plan, self.src_d, self.src)
         self.src_d.rollback(self.src)
         if self.src is not self.dst:
@@ -112,8 +116,6 @@ class Run:
             self._infer_types(sq)
         schema = plan.destination_schema or None
         self._at("destination", f"preparing table '{plan.destination}'")
-        if plan.command_timeout:
-            self.dst_d.set_timeout(self.dst, plan.command_timeout)
         incremental = sq.check is not None and not plan.drop_table and not plan.truncate_table
         swap = plan.drop_table and not self.dst_d.transactional_ddl
         if plan.drop_table and self.dst_d.transactional_ddl:

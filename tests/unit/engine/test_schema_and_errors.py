@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from airflow_sync.engine.dialects import dialect_for
@@ -63,8 +65,11 @@ def test_locked_destination_is_transient(src, dst):
     holder = sqlite3.connect(dst.path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
+        t0 = time.monotonic()
         with pytest.raises(TransientReplicationError, match="locked"):
             run_replication(make_plan(command_timeout=1, truncate_table=True), src.url, dst.url)
+        # CommandTimeout (1 s) bounds the very first wait too, not the driver's default of 30 s
+        assert time.monotonic() - t0 < 10
     finally:
         holder.execute("ROLLBACK")
         holder.close()
