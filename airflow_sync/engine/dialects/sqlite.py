@@ -268,7 +268,6 @@ class SQLiteDialect(Dialect):
         q = self.quote_ident
         cols = ", ".join(q(c) for c in columns)
         sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in vals)
-        changed = " OR ".join(f"{target}.{q(c)} IS NOT excluded.{q(c)}" for c in vals)
         existing = self.scalar(
             conn, f"SELECT count(*) FROM {stage} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE "
             f"{self._key_match('t', 's', keys)})",
@@ -279,7 +278,8 @@ class SQLiteDialect(Dialect):
             written = self.execute(
                 conn,
                 f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} WHERE true "
-                f"ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {sets} WHERE {changed}",
+                f"ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {sets} "
+                f"WHERE {self._changed(target, 'excluded', vals)}",
             )
         except sqlite3.OperationalError as exc:
             if "ON CONFLICT clause does not match" in str(exc):
