@@ -22,6 +22,7 @@ class CancelToken:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._cancellers: dict[int, Callable[[], None]] = {}
+        self._guards: list[Callable[[], bool]] = []
         self._next = 0
 
     @property
@@ -55,6 +56,28 @@ class CancelToken:
         """Raise :class:`ReplicationCancelled` when cancellation was requested."""
         if self.cancelled:
             raise ReplicationCancelled("replication cancelled")
+
+    def add_commit_guard(self, guard: Callable[[], bool]) -> None:
+        """Add a question asked right before every data COMMIT: "was this run cancelled meanwhile?".
+
+        The orchestrator (the Airflow operator) knows of a cancel only at its next heartbeat; a guard lets the
+        engine ask synchronously, inside the load's transaction, so a cancel that arrived before the commit
+        never commits. A guard that raises is treated as "not cancelled": an unreachable orchestrator must not
+        fail a load that nobody cancelled.
+        """
+        self._guards.append(guard)
+
+    def before_commit(self) -> None:
+        """The last cancellation check of a transaction: consults every commit guard, then :meth:`check`."""
+        for guard in list(self._guards):
+            try:
+                cancelled = bool(guard())
+            except Exception:
+                cancelled = False
+            if cancelled:
+                self._event.set()
+                break
+        self.check()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._event.wait(timeout)

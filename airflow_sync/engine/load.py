@@ -349,6 +349,7 @@ class Run:
         )
         self.summary.watermark_after = format_watermark(watermark)
         _hook("commit")
+        self.token.before_commit()  # a cancel that arrived during the load never commits (issue #14)
         self.dst_d.commit(self.dst)
         _hook("committed")
 
