@@ -23,7 +23,7 @@ MARKER = "BENCH_RESULT "
 def _airflow_sync(spec: dict[str, Any]) -> dict[str, Any]:
     from airflow_sync.engine.plan import ReplicationPlan
     from airflow_sync.engine.replicate import run_replication
-    from airflow_sync.jobs.statement import TableRef
+    from airflow_sync.statement import TableRef
 
     plan = ReplicationPlan(
         job_name="bench",

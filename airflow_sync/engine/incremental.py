@@ -6,37 +6,32 @@ watermark; optional key-set delete detection in the last window.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from airflow_sync.engine import hooks
+from airflow_sync.engine.commit import INT_KINDS, commit, final_watermark, run_start
+from airflow_sync.engine.context import RunContext
+from airflow_sync.engine.convert import RowConverter
 from airflow_sync.engine.ddl import DestinationTable
 from airflow_sync.engine.dialects.values import to_aware, to_naive
+from airflow_sync.engine.merge import merge
 from airflow_sync.engine.state import read_watermark
 from airflow_sync.engine.watermark import as_datetime, parse_watermark, windows
-from airflow_sync.engine.writer import RowConverter
+from airflow_sync.engine.write import load
 
-if TYPE_CHECKING:
-    from airflow_sync.engine.load import Run
-
-_INT_KINDS = ("int16", "int32", "int64")
 #: lower bound of a first run without windows: every row whose check value is not NULL
 _ALL: Any = object()
 
 
-def _hook(point: str) -> None:
-    from airflow_sync.engine.load import _hook as hook
-
-    hook(point)
-
-
-def run_incremental(run: Run, schema: str | None) -> None:
+def run_incremental(run: RunContext, schema: str | None) -> None:
     """Incremental mode: one transaction per window, each committing its rows and its watermark."""
     plan, d, conn = run.plan, run.dst_d, run.dst
     sq, table = run.sq, run.table
     assert sq is not None and sq.check is not None and sq.check_sql is not None and table is not None
-    integer = sq.check.type.kind in _INT_KINDS
+    integer = sq.check.type.kind in INT_KINDS
     aware = sq.check.type.kind == "timestamp" and sq.check.type.tz
     run.max_seen = None
-    run_start = run._run_start()
+    start = run_start(run)
     stored = None if table.created else read_watermark(d, conn, schema, plan.job_name, plan.query_id)
     d.rollback(conn)
     run.summary.watermark_before = stored
@@ -53,7 +48,7 @@ def run_incremental(run: Run, schema: str | None) -> None:
     windowed = not integer and bool(plan.replicate_interval and plan.replicate_interval > 0)
     scan_all = lower is None and not windowed
     if lower is None and windowed:
-        run._at("source", "reading the minimum of the check column")
+        run.at("source", "reading the minimum of the check column")
         lower = run.src_d.scalar(run.src, f"SELECT MIN({sq.check_sql}) FROM {sq.from_sql}" + (
             f" WHERE ({sq.where_sql})" if sq.where_sql else ""))  # fmt: skip
         canon = run.src_d.reader(sq.check.type, sq.check.native)
@@ -62,13 +57,13 @@ def run_incremental(run: Run, schema: str | None) -> None:
         run.src_d.rollback(run.src)
     t = sq.check.type
     if scan_all:
-        spans: list[tuple[Any, Any]] = [(_ALL, None if integer else run_start)]
+        spans: list[tuple[Any, Any]] = [(_ALL, None if integer else start)]
     elif lower is None:
         spans = []
     elif integer:
         spans = [(lower, None)]
     else:
-        spans = windows(lower, run_start, plan.replicate_interval, plan.replicate_interval_unit)
+        spans = windows(lower, start, plan.replicate_interval, plan.replicate_interval_unit)
     target = d.qualify(schema, table.name)
     if not spans:
         spans = [(None, None)]
@@ -90,24 +85,23 @@ def run_incremental(run: Run, schema: str | None) -> None:
             run.detail("window %d/%d: %s .. %s", i + 1, len(spans), "start" if lo is _ALL else lo, hi)
             # the window commits as one transaction, so the order rows arrive in is unobservable; into
             # an empty table skipping the sort saves the source a full ORDER BY (large on a first load)
-            n = run._load(stage or target, table, conds, order=stage is not None)
+            n = load(run, stage or target, table, conds, order=stage is not None)
             if stage is None:
                 run.summary.rows_inserted += n
             else:
                 d.stage_loaded(conn, stage)
-        _hook("staged")
+        hooks.point("staged")
         if stage is not None:
-            run._merge(target, stage, table, deletes=False)
+            merge(run, target, stage, table, deletes=False)
             if last and plan.delete_detection == "keys" and not plan.skip_deleted:
                 detect_deletes(run, schema, table, target)
             d.drop_stage(conn, stage)
-        _hook("merged")
-        wm = run._final_watermark(run_start, lower) if last else hi
-        run._commit(schema, wm)
+        hooks.point("merged")
+        commit(run, schema, final_watermark(run, start, lower) if last else hi)
         run.summary.windows += 1
 
 
-def detect_deletes(run: Run, schema: str | None, table: DestinationTable, target: str) -> None:
+def detect_deletes(run: RunContext, schema: str | None, table: DestinationTable, target: str) -> None:
     """Delete destination rows whose key no longer exists in the source (key-set comparison)."""
     sq = run.sq
     assert sq is not None
@@ -117,22 +111,16 @@ def detect_deletes(run: Run, schema: str | None, table: DestinationTable, target
     src_key_cols = [c for c in sq.columns if c.name in keys]
     stage = d.create_stage(conn, schema, table.name, keys, run.tag + "k", keys)
     conv = RowConverter(
-        run.src_d,
-        d,
-        src_key_cols,
-        key_cols,
-        table=table.name,
-        use_gmt=run.plan.use_gmt,
-        auto_truncate=True,
+        run.src_d, d, src_key_cols, key_cols, table=table.name, use_gmt=run.plan.use_gmt, auto_truncate=True
     )
-    run._at("source", f"reading the keys of '{run.summary.source}'")
+    run.at("source", f"reading the keys of '{run.summary.source}'")
     stream = run.src_d.stream(run.src, sq.keys_sql(run.src_d), (), 10_000)
     try:
         d.load(conn, stage, key_cols, (conv.convert(b) for b in stream))
     finally:
         stream.close()  # type: ignore[attr-defined]
     d.stage_loaded(conn, stage)
-    run.src_d.rollback(run.src) if run.src is not conn else None
-    run._at("destination", f"deleting vanished keys from '{table.name}'")
+    run.rollback_source()
+    run.at("destination", f"deleting vanished keys from '{table.name}'")
     run.summary.rows_deleted += max(0, d.execute(conn, d.delete_missing_sql(target, stage, keys)))
     d.drop_stage(conn, stage)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from airflow_sync.jobs.statement import ColumnDef, SelectClause, TableRef
+from airflow_sync.statement import ColumnDef, SelectClause, TableRef
 
 IntervalUnit = Literal["minutes", "hours", "days", "weeks", "months", "years"]
 

@@ -1,7 +1,8 @@
-"""One query end to end: reflect, prepare the destination, read → stage → merge → commit with the watermark.
+"""One query end to end, in one-way stages: plan (:mod:`.prepare`, :mod:`.route`) → read (:mod:`.read`) →
+convert (:mod:`.convert`) → write (:mod:`.write`, :mod:`.merge`) → commit (:mod:`.commit`), laid out as
+transactions by :mod:`.full` and :mod:`.incremental`.
 
-Public entry point: :func:`run_replication`. See ``spec/replicate-sql.md`` §2 for the semantics and
-:mod:`airflow_sync.engine.load` for the transaction layout.
+Public entry point: :func:`run_replication`. See ``spec/replicate-sql.md`` §2 for the semantics.
 """
 
 from __future__ import annotations
@@ -14,11 +15,19 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 
 from airflow_sync.engine.cancel import CancelToken
+from airflow_sync.engine.context import RunContext
 from airflow_sync.engine.dialects import dialect_for
 from airflow_sync.engine.errors import classify
-from airflow_sync.engine.load import Run
+from airflow_sync.engine.full import run_full
+from airflow_sync.engine.incremental import run_incremental
 from airflow_sync.engine.plan import ReplicationPlan, ReplicationSummary
-from airflow_sync.exceptions import ReplicationCancelled, ReplicationError, TerminalReplicationError
+from airflow_sync.engine.prepare import prepare
+from airflow_sync.exceptions import (
+    ReplicationCancelled,
+    ReplicationError,
+    TerminalReplicationError,
+    TransientReplicationError,
+)
 
 __all__ = ["run_replication"]
 
@@ -106,17 +115,15 @@ def _run(
             raise
         except Exception as exc:
             err = classify(exc, dst_d, where="connecting", cancelled=token.cancelled)
-            if err.__class__.__name__ == "TerminalReplicationError" and _looks_like_connection_error(exc):
-                from airflow_sync.exceptions import TransientReplicationError
-
+            if isinstance(err, TerminalReplicationError) and _looks_like_connection_error(exc):
                 err = TransientReplicationError(err.message)
             raise err from exc
         handles.append(token.register(src_d.canceller(src)))
         if src is not dst:
             handles.append(token.register(dst_d.canceller(dst)))
-        run = Run(plan, src_d, src, dst_d, dst, token, log)
+        run = RunContext(plan, src_d, src, dst_d, dst, token, log)
         try:
-            summary = run.execute()
+            summary = _execute(run)
         except ReplicationCancelled:
             raise
         except ReplicationError:
@@ -139,6 +146,27 @@ def _run(
         for d, c in conns:
             d.rollback(c)
             d.close(c)
+
+
+def _execute(ctx: RunContext) -> ReplicationSummary:
+    """The stages of one run (see module docstring)."""
+    prepared = prepare(ctx)
+    sq, summary = ctx.sq, ctx.summary
+    assert sq is not None
+    ctx.info(
+        "Replicating %s -> %s (%s mode, %d columns, key %s)",
+        summary.source, summary.destination, summary.mode, len(sq.columns), list(sq.primary_key) or "none",
+    )  # fmt: skip
+    if prepared.incremental:
+        run_incremental(ctx, prepared.schema)
+    else:
+        run_full(ctx, prepared.schema, prepared.swap)
+    ctx.info(
+        "Done %s: read %d, inserted %d, updated %d, deleted %d, truncated %d",
+        summary.destination, summary.rows_read, summary.rows_inserted, summary.rows_updated,
+        summary.rows_deleted, summary.strings_truncated,
+    )  # fmt: skip
+    return summary
 
 
 def _refuse_self_copy(plan: ReplicationPlan, src_url: URL, dst_url: URL) -> None:

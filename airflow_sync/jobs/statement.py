@@ -1,144 +1,30 @@
-"""Typed form of a parsed ``REPLICATE`` statement (see ``spec/replicate-sql.md`` §1).
-
-These types are shared by the parser (:mod:`airflow_sync.jobs.replicate`), the DAG factory and the engine.
-Nothing here imports Airflow. Identifiers are stored *unquoted* (their real names, case kept); SQL
-fragments of a user SELECT (expressions, WHERE) are stored as token sequences so that the engine re-renders
-every identifier with the target dialect's quoting and every string literal safely — user text is never
-pasted into SQL as-is.
-"""
+"""The statement types, for the job side's existing imports: they live in :mod:`airflow_sync.statement`,
+the model module shared with the engine (which imports nothing from ``airflow_sync.jobs``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
+from airflow_sync.statement import (
+    ColumnDef,
+    Expr,
+    OptionValue,
+    ReplicateStatement,
+    SelectClause,
+    SelectItem,
+    TableRef,
+    Token,
+    TokenKind,
+    render_expr,
+)
 
-TokenKind = Literal["ident", "string", "number", "keyword", "op", "punct"]
-
-
-@dataclass(frozen=True)
-class Token:
-    """One lexical token of a SQL expression.
-
-    ``ident``: an identifier, ``text`` holds the unquoted name; ``string``: a string literal, ``text``
-    holds the unescaped value; ``number``/``keyword``/``op``/``punct``: ``text`` is the literal SQL text
-    (keywords upper-cased), e.g. ``42``, ``AND``, ``>=``, ``(``, ``,``, ``.``.
-    """
-
-    kind: TokenKind
-    text: str
-
-
-@dataclass(frozen=True)
-class Expr:
-    """A SQL expression (or WHERE condition) as tokens; render it for one dialect with :meth:`render`."""
-
-    tokens: tuple[Token, ...]
-
-    def render(
-        self, quote_ident: Callable[[str], str], quote_string: Callable[[str], str] | None = None
-    ) -> str:
-        """SQL text with identifiers quoted by ``quote_ident`` and strings by ``quote_string``.
-
-        Delegates to :func:`airflow_sync.jobs.replicate.render_expr` (one renderer: function calls are written
-        ``NAME(`` because MySQL/MariaDB reject a space there).
-        """
-        from airflow_sync.jobs.replicate.render import quote_string as default_quote_string
-        from airflow_sync.jobs.replicate.render import render_expr
-
-        return render_expr(self, quote_ident, quote_string or default_quote_string)
-
-    @property
-    def column(self) -> str | None:
-        """The column name when the expression is a bare (optionally qualified) column reference."""
-        idents = [t for t in self.tokens if t.kind == "ident"]
-        if idents and all(t.kind == "ident" or (t.kind == "punct" and t.text == ".") for t in self.tokens):
-            return idents[-1].text
-        return None
-
-
-@dataclass(frozen=True)
-class TableRef:
-    """A table name with up to two qualifiers.
-
-    ``(table,)``, ``(schema, table)`` or ``(catalog, schema, table)``.
-    """
-
-    parts: tuple[str, ...]
-
-    @property
-    def name(self) -> str:
-        return self.parts[-1]
-
-    @property
-    def schema(self) -> str | None:
-        return self.parts[-2] if len(self.parts) >= 2 else None
-
-
-@dataclass(frozen=True)
-class ColumnDef:
-    """An explicit destination column: ``[Name] VARCHAR(255)``; ``type_sql`` is the type text as written."""
-
-    name: str
-    type_sql: str
-
-
-@dataclass(frozen=True)
-class SelectItem:
-    """One item of the SELECT list. ``star`` is True for ``*``; ``alias`` is the AS name if given."""
-
-    expr: Expr | None
-    alias: str | None = None
-    star: bool = False
-
-    @property
-    def output_name(self) -> str | None:
-        """Name of the produced column: the alias, else the bare column name, else None."""
-        return self.alias or (self.expr.column if self.expr is not None else None)
-
-
-@dataclass(frozen=True)
-class SelectClause:
-    """``SELECT items FROM source [WHERE where]`` over exactly one source table."""
-
-    items: tuple[SelectItem, ...]
-    source: TableRef
-    where: Expr | None = None
-
-    @property
-    def is_star(self) -> bool:
-        return len(self.items) == 1 and self.items[0].star
-
-
-OptionValue = str | int | float | bool
-
-
-@dataclass(frozen=True)
-class ReplicateStatement:
-    """A parsed ``REPLICATE`` statement.
-
-    :param target: destination table as written (with no SELECT also the source table)
-    :param columns: explicit column definitions (may be empty)
-    :param primary_key: explicit ``PRIMARY KEY (...)`` columns (may be empty)
-    :param options: ``WITH`` options, keys in their canonical spelling (see :mod:`airflow_sync.jobs.options`),
-        values coerced to the option's type
-    :param select: the user SELECT, or None for ``REPLICATE [Table]``
-    :param text: the original statement text
-    """
-
-    target: TableRef
-    columns: tuple[ColumnDef, ...] = ()
-    primary_key: tuple[str, ...] = ()
-    options: dict[str, OptionValue] = field(default_factory=dict)
-    select: SelectClause | None = None
-    text: str = ""
-
-    @property
-    def source(self) -> TableRef:
-        """The source table: the SELECT's FROM, else the target itself."""
-        return self.select.source if self.select is not None else self.target
-
-    @property
-    def implicit_name(self) -> bool:
-        """True when the destination is named implicitly (``REPLICATE [T]`` → TableNamePrefix applies)."""
-        return self.select is None
+__all__ = [
+    "ColumnDef",
+    "Expr",
+    "OptionValue",
+    "ReplicateStatement",
+    "SelectClause",
+    "SelectItem",
+    "TableRef",
+    "Token",
+    "TokenKind",
+    "render_expr",
+]

@@ -283,7 +283,7 @@ class Dialect:
         """
         return None
 
-    # --- text pipe: rows as COPY text lines between two engines (see engine/textpipe.py) -------------
+    # --- text pipe: rows as COPY text lines between two engines (see engine/route.py) -------------
     def text_render(self, column: Column, naive_zone: str | None) -> str | None:
         """SQL giving ``q.<column>`` as one field of the pipe's text format, or None when this backend
         cannot render its values exactly.

@@ -9,7 +9,6 @@ atomic ``RENAME TABLE``.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -26,7 +25,7 @@ from airflow_sync.engine.dialects.base import (
 )
 from airflow_sync.engine.dialects.mysql_infile import InfileConnection, load_local, warned_columns
 from airflow_sync.engine.dialects.mysql_load import load_rows
-from airflow_sync.engine.dialects.mysql_merge import upsert_from_stage
+from airflow_sync.engine.dialects.mysql_merge import MySQLMerge
 from airflow_sync.engine.dialects.mysql_read import available as fast_reads_available
 from airflow_sync.engine.dialects.mysql_read import (
     close_all,
@@ -36,7 +35,7 @@ from airflow_sync.engine.dialects.mysql_read import (
     text_field,
 )
 from airflow_sync.engine.dialects.mysql_tls import tls_params
-from airflow_sync.engine.dialects.mysql_types import FIELD_TYPES, column_type
+from airflow_sync.engine.dialects.mysql_types import describe_query, reflect_table
 from airflow_sync.engine.dialects.values import to_naive
 from airflow_sync.engine.types import ColType, Column, TableSchema
 from airflow_sync.exceptions import TerminalReplicationError
@@ -53,7 +52,7 @@ def _connector_errno(exc: BaseException) -> int | None:
     return int(getattr(exc, "errno", 0) or 0)
 
 
-class MySQLDialect(Dialect):
+class MySQLDialect(MySQLMerge):
     name = "mysql"
     placeholder = "%s"
     transactional_ddl = False
@@ -128,61 +127,10 @@ class MySQLDialect(Dialect):
         return self.scalar(conn, "SELECT DATABASE()")  # type: ignore[no-any-return]
 
     def reflect(self, conn: Any, schema: str | None, name: str) -> TableSchema | None:
-        cur = conn.cursor()
-        try:
-            cur.execute(
-                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, "
-                "NUMERIC_SCALE, IS_NULLABLE FROM information_schema.COLUMNS "
-                "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-                (schema, name),
-            )
-            rows = cur.fetchall()
-            if not rows:
-                return None
-            json_cols: set[str] = set()
-            if self.mariadb:
-                cur.execute(
-                    "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
-                    "WHERE CONSTRAINT_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
-                    (schema, name),
-                )
-                for (clause,) in cur.fetchall():
-                    m = re.fullmatch(r"\s*json_valid\(`((?:[^`]|``)+)`\)\s*", clause or "")
-                    if m:
-                        json_cols.add(m.group(1).replace("``", "`"))
-            cols = []
-            for cname, dt, ctype, length, prec, scale, nullable in rows:
-                t = ColType("json") if cname in json_cols else column_type(dt, ctype, length, prec, scale)
-                native = dt.lower() if t else f"?{dt.lower()}"
-                cols.append(Column(cname, t or ColType("text"), nullable == "YES", native))
-            cur.execute(
-                "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = "
-                "COALESCE(%s, DATABASE()) AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY' "
-                "ORDER BY ORDINAL_POSITION",
-                (schema, name),
-            )
-            pk = tuple(r[0] for r in cur.fetchall())
-        finally:
-            cur.close()
-        return TableSchema(tuple(cols), pk)
+        return reflect_table(conn, self.mariadb, schema, name)
 
     def describe(self, conn: Any, sql: str) -> list[tuple[str, ColType | None]]:
-        cur = conn.cursor()
-        try:
-            cur.execute(f"SELECT * FROM ({sql}) q LIMIT 0")
-            out: list[tuple[str, ColType | None]] = []
-            for name, code, _d, length, _i, scale, _n in cur.description:
-                if code in (0, 246):
-                    out.append((name, ColType("decimal", precision=length, scale=scale or 0)))
-                elif code in (15, 253, 254):
-                    out.append((name, ColType("string", length=length) if length else ColType("text")))
-                elif code == 252:
-                    out.append((name, ColType("text")))
-                else:
-                    out.append((name, FIELD_TYPES.get(code)))
-            return out
-        finally:
-            cur.close()
+        return describe_query(conn, sql)
 
     def select_column(self, column: Column) -> str:
         if column.native.startswith("?"):
@@ -360,7 +308,7 @@ class MySQLDialect(Dialect):
             cur.execute(f"INSERT INTO {table} ({cols}) {sql}")
             return int(cur.rowcount)
 
-    # --- text pipe (see engine/textpipe.py) ------------------------------------------------------------
+    # --- text pipe (see engine/route.py) ------------------------------------------------------------
     def text_render(self, column: Column, naive_zone: str | None) -> str | None:
         if column.native.startswith("?"):
             return None
@@ -396,47 +344,6 @@ class MySQLDialect(Dialect):
                 f"code(s) {sorted(set(codes))}; nothing was committed"
             )
         return n
-
-    def _null_safe_changed(self, a: str, b: str, cols: Sequence[str]) -> str:
-        q = self.quote_ident
-        return "NOT (" + " AND ".join(f"{a}.{q(c)} <=> {b}.{q(c)}" for c in cols) + ")"
-
-    def upsert_from_stage(
-        self, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
-    ) -> tuple[int, int] | None:
-        return upsert_from_stage(self, conn, target, stage, columns, keys)
-
-    def update_from_stage_sql(
-        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
-    ) -> str | None:
-        vals = [c for c in columns if c not in keys]
-        if not vals:
-            return None
-        q = self.quote_ident
-        sets = ", ".join(f"t.{q(c)} = s.{q(c)}" for c in vals)
-        return (
-            f"UPDATE {target} AS t JOIN {stage} AS s ON {self._key_match('t', 's', keys)} SET {sets} "
-            f"WHERE {self._null_safe_changed('t', 's', vals)}"
-        )
-
-    def insert_from_stage_sql(
-        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
-    ) -> str:
-        q = self.quote_ident
-        cols = ", ".join(q(c) for c in columns)
-        scols = ", ".join("s." + q(c) for c in columns)
-        if not keys:
-            return f"INSERT INTO {target} ({cols}) SELECT {scols} FROM {stage} AS s"
-        return (
-            f"INSERT INTO {target} ({cols}) SELECT {scols} FROM {stage} AS s LEFT JOIN {target} AS t "
-            f"ON {self._key_match('t', 's', keys)} WHERE t.{q(keys[0])} IS NULL"
-        )
-
-    def delete_missing_sql(self, target: str, stage: str, keys: Sequence[str]) -> str:
-        return (
-            f"DELETE t FROM {target} AS t LEFT JOIN {stage} AS s ON {self._key_match('t', 's', keys)} "
-            f"WHERE s.{self.quote_ident(keys[0])} IS NULL"
-        )
 
     def has_rows(self, conn: Any, table: str) -> bool:
         return self.scalar(conn, f"SELECT 1 FROM {table} LIMIT 1") is not None

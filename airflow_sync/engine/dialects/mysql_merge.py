@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pymysql
 from pymysql.constants import CLIENT
 
-if TYPE_CHECKING:
-    from airflow_sync.engine.dialects.mysql import MySQLDialect
+from airflow_sync.engine.dialects.base import Dialect
 
 _PART = re.compile(r"`((?:[^`]|``)*)`")
 _INFO = re.compile(r"(Records|Duplicates|Warnings): (\d+)")
@@ -30,7 +29,7 @@ def split_qualified(name: str) -> tuple[str | None, str]:
     return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
 
 
-def key_is_only_unique_index(d: MySQLDialect, conn: Any, target: str, keys: Sequence[str]) -> bool:
+def key_is_only_unique_index(d: Dialect, conn: Any, target: str, keys: Sequence[str]) -> bool:
     """True when ``target``'s unique indexes are exactly one, on exactly the columns ``keys``."""
     schema, table = split_qualified(target)
     with conn.cursor() as cur:
@@ -54,7 +53,7 @@ def statement_info(conn: Any) -> dict[str, int]:
 
 
 def upsert_from_stage(
-    d: MySQLDialect, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    d: Dialect, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
 ) -> tuple[int, int] | None:
     """Insert new and update changed stage rows; ``(inserted, updated)``, or None when not applicable.
 
@@ -87,3 +86,48 @@ def upsert_from_stage(
         raise RuntimeError("the server sent no row counts for the merge")  # never seen: MySQL always does
     dup = info["duplicates"]
     return max(0, affected - 2 * dup), dup
+
+
+class MySQLMerge(Dialect):
+    """The set-based merge statements of MySQL / MariaDB (multi-table UPDATE/DELETE, ``<=>``)."""
+
+    def _null_safe_changed(self, a: str, b: str, cols: Sequence[str]) -> str:
+        q = self.quote_ident
+        return "NOT (" + " AND ".join(f"{a}.{q(c)} <=> {b}.{q(c)}" for c in cols) + ")"
+
+    def upsert_from_stage(
+        self, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> tuple[int, int] | None:
+        return upsert_from_stage(self, conn, target, stage, columns, keys)
+
+    def update_from_stage_sql(
+        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> str | None:
+        vals = [c for c in columns if c not in keys]
+        if not vals:
+            return None
+        q = self.quote_ident
+        sets = ", ".join(f"t.{q(c)} = s.{q(c)}" for c in vals)
+        return (
+            f"UPDATE {target} AS t JOIN {stage} AS s ON {self._key_match('t', 's', keys)} SET {sets} "
+            f"WHERE {self._null_safe_changed('t', 's', vals)}"
+        )
+
+    def insert_from_stage_sql(
+        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> str:
+        q = self.quote_ident
+        cols = ", ".join(q(c) for c in columns)
+        scols = ", ".join("s." + q(c) for c in columns)
+        if not keys:
+            return f"INSERT INTO {target} ({cols}) SELECT {scols} FROM {stage} AS s"
+        return (
+            f"INSERT INTO {target} ({cols}) SELECT {scols} FROM {stage} AS s LEFT JOIN {target} AS t "
+            f"ON {self._key_match('t', 's', keys)} WHERE t.{q(keys[0])} IS NULL"
+        )
+
+    def delete_missing_sql(self, target: str, stage: str, keys: Sequence[str]) -> str:
+        return (
+            f"DELETE t FROM {target} AS t LEFT JOIN {stage} AS s ON {self._key_match('t', 's', keys)} "
+            f"WHERE s.{self.quote_ident(keys[0])} IS NULL"
+        )

@@ -158,7 +158,7 @@ def close_all(readers: dict[int, Any]) -> None:
 
 
 def text_field(kind: str, ref: str) -> str | None:
-    """SQL rendering column ``ref`` of kind ``kind`` as a field of the text pipe (``engine/textpipe.py``),
+    """SQL rendering column ``ref`` of kind ``kind`` as a field of the text pipe (``engine/route.py``),
     never NULL; None for kinds whose text form is not exact elsewhere (FLOAT, TIME, binary)."""
     if kind in ("float32", "time", "binary"):
         return None

@@ -1,10 +1,12 @@
-"""MySQL / MariaDB types as the engine's neutral types: information_schema columns and result-set codes."""
+"""MySQL / MariaDB types as the engine's neutral types: table reflection (information_schema) and result-set
+descriptions."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from airflow_sync.engine.types import ColType
+from airflow_sync.engine.types import ColType, Column, TableSchema
 
 _SIMPLE = {
     "smallint": ColType("int16"),
@@ -57,3 +59,64 @@ def column_type(data_type: str, column_type: str, length: Any, precision: Any, s
     if dt in ("binary", "varbinary"):
         return ColType("binary", length=int(length) if length else None)
     return _SIMPLE.get(dt)
+
+
+def reflect_table(conn: Any, mariadb: bool, schema: str | None, name: str) -> TableSchema | None:
+    """Columns (neutral types) and primary key of a table from information_schema, or None."""
+    cur = conn.cursor()
+    try:
+        cur.execute(
+            "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, "
+            "NUMERIC_SCALE, IS_NULLABLE FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+            (schema, name),
+        )
+        rows = cur.fetchall()
+        if not rows:
+            return None
+        json_cols: set[str] = set()
+        if mariadb:
+            cur.execute(
+                "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+                "WHERE CONSTRAINT_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+                (schema, name),
+            )
+            for (clause,) in cur.fetchall():
+                m = re.fullmatch(r"\s*json_valid\(`((?:[^`]|``)+)`\)\s*", clause or "")
+                if m:
+                    json_cols.add(m.group(1).replace("``", "`"))
+        cols = []
+        for cname, dt, ctype, length, prec, scale, nullable in rows:
+            t = ColType("json") if cname in json_cols else column_type(dt, ctype, length, prec, scale)
+            native = dt.lower() if t else f"?{dt.lower()}"
+            cols.append(Column(cname, t or ColType("text"), nullable == "YES", native))
+        cur.execute(
+            "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = "
+            "COALESCE(%s, DATABASE()) AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY' "
+            "ORDER BY ORDINAL_POSITION",
+            (schema, name),
+        )
+        pk = tuple(r[0] for r in cur.fetchall())
+    finally:
+        cur.close()
+    return TableSchema(tuple(cols), pk)
+
+
+def describe_query(conn: Any, sql: str) -> list[tuple[str, ColType | None]]:
+    """Output column names and types of a SELECT, from its result-set description."""
+    cur = conn.cursor()
+    try:
+        cur.execute(f"SELECT * FROM ({sql}) q LIMIT 0")
+        out: list[tuple[str, ColType | None]] = []
+        for name, code, _d, length, _i, scale, _n in cur.description:
+            if code in (0, 246):
+                out.append((name, ColType("decimal", precision=length, scale=scale or 0)))
+            elif code in (15, 253, 254):
+                out.append((name, ColType("string", length=length) if length else ColType("text")))
+            elif code == 252:
+                out.append((name, ColType("text")))
+            else:
+                out.append((name, FIELD_TYPES.get(code)))
+        return out
+    finally:
+        cur.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from airflow_sync.exceptions import ReplicateSyntaxError
 from airflow_sync.jobs.replicate.lexer import (
     QUOTES,
@@ -16,70 +14,12 @@ from airflow_sync.jobs.replicate.lexer import (
     read_quoted,
 )
 from airflow_sync.jobs.replicate.parser import parse_replicate
-from airflow_sync.jobs.statement import Expr, OptionValue, ReplicateStatement, Token
-
-_SPACED_BEFORE_PAREN = frozenset(
-    {
-        "AND",
-        "OR",
-        "NOT",
-        "IN",
-        "IS",
-        "WHEN",
-        "THEN",
-        "ELSE",
-        "CASE",
-        "AS",
-        "BETWEEN",
-        "LIKE",
-        "ILIKE",
-        "ESCAPE",
-        "FROM",
-        "DISTINCT",
-    }
-)
+from airflow_sync.statement import Expr, OptionValue, ReplicateStatement, render_expr
 
 
 def format_expr(expr: Expr) -> str:
     """Canonical text of an expression (identifiers in brackets)."""
     return render_expr(expr, quote_ident, quote_string)
-
-
-def render_expr(
-    expr: Expr, quote_ident: Callable[[str], str], quote_string: Callable[[str], str] = quote_string
-) -> str:
-    """SQL text of an expression for one dialect, like :meth:`Expr.render` but with function calls written
-    ``NAME(`` — MySQL/MariaDB reject a space there for built-ins such as ``NOW``, ``COUNT``, ``CAST``.
-
-    :param expr: a parsed expression
-    :param quote_ident: the dialect's identifier quoting
-    :param quote_string: the dialect's string-literal quoting
-    """
-    out: list[str] = []
-    prev: Token | None = None
-    for tok in expr.tokens:
-        if tok.kind == "ident":
-            text = quote_ident(tok.text)
-        elif tok.kind == "string":
-            text = quote_string(tok.text)
-        else:
-            text = tok.text
-        if prev is not None:
-            tight = (
-                (tok.kind == "punct" and tok.text in ",)")
-                or (prev.kind == "punct" and prev.text == "(")
-                or (
-                    tok.kind == "punct"
-                    and tok.text == "("
-                    and prev.kind in ("keyword", "ident")
-                    and prev.text not in _SPACED_BEFORE_PAREN
-                )
-            )
-            if not tight:
-                out.append(" ")
-        out.append(text)
-        prev = tok
-    return "".join(out)
 
 
 def _format_option(name: str, value: OptionValue) -> str:

@@ -12,10 +12,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from airflow_sync.engine import load
+from airflow_sync.engine import hooks
 from airflow_sync.engine.plan import ReplicationPlan
 from airflow_sync.engine.replicate import run_replication
-from airflow_sync.jobs.statement import TableRef
+from airflow_sync.statement import TableRef
 
 
 def main() -> None:
@@ -36,9 +36,9 @@ def main() -> None:
                 while True:
                     time.sleep(1)
 
-    load.test_hook = freeze
+    hooks.test_hook = freeze
     if os.environ.get("AIRFLOW_SYNC_TEST_ROW_PATH"):
-        load.IN_ENGINE_COPY = False
+        hooks.IN_ENGINE_COPY = False
     run_replication(plan, src, dst)
     Path(marker).write_text("finished")
 

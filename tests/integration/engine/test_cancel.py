@@ -13,7 +13,7 @@ from airflow_sync.engine.cancel import CancelToken
 from airflow_sync.engine.plan import ReplicationPlan
 from airflow_sync.engine.replicate import run_replication
 from airflow_sync.exceptions import ReplicationCancelled
-from airflow_sync.jobs.statement import TableRef
+from airflow_sync.statement import TableRef
 from tests.integration.engine.conftest import get_backend
 
 # a source view whose single read statement takes minutes unless interrupted

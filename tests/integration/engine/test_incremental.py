@@ -8,7 +8,7 @@ import pytest
 
 from airflow_sync.engine.plan import ReplicationPlan
 from airflow_sync.engine.replicate import run_replication
-from airflow_sync.jobs.statement import TableRef
+from airflow_sync.statement import TableRef
 from tests.integration.engine.conftest import get_backend
 
 CHECK = {"postgresql": "timestamptz", "mysql": "DATETIME(6)", "sqlite": "DATETIME"}

@@ -10,7 +10,7 @@ from airflow_sync.engine.dialects import dialect_for
 from airflow_sync.engine.plan import ReplicationPlan
 from airflow_sync.engine.replicate import run_replication
 from airflow_sync.exceptions import TerminalReplicationError, TransientReplicationError
-from airflow_sync.jobs.statement import TableRef
+from airflow_sync.statement import TableRef
 from tests.integration.engine.conftest import get_backend
 
 

@@ -11,7 +11,7 @@ import pytest
 from airflow_sync.engine.plan import ReplicationPlan
 from airflow_sync.engine.replicate import run_replication
 from airflow_sync.exceptions import TerminalReplicationError
-from airflow_sync.jobs.statement import TableRef
+from airflow_sync.statement import TableRef
 from tests.integration.engine.conftest import get_backend
 
 BACKENDS = ["sqlite", "postgresql", "mysql"]
@@ -117,7 +117,7 @@ def test_mysql_reads_are_exact_with_and_without_the_c_extension(request, sources
 @pytest.mark.parametrize("in_engine", [True, False], ids=["insert-select", "row-path"])
 def test_mysql_to_mysql_same_server_copy_and_row_path_are_exact(request, sources, monkeypatch, in_engine):
     """Source and destination on one server copy with INSERT ... SELECT; the row path stays exact too."""
-    from airflow_sync.engine import load
+    from airflow_sync.engine import hooks
     from airflow_sync.engine.dialects.mysql import MySQLDialect
 
     copies: list[int] = []
@@ -128,7 +128,7 @@ def test_mysql_to_mysql_same_server_copy_and_row_path_are_exact(request, sources
         copies.append(n)
         return n
 
-    monkeypatch.setattr(load, "IN_ENGINE_COPY", in_engine)
+    monkeypatch.setattr(hooks, "IN_ENGINE_COPY", in_engine)
     monkeypatch.setattr(MySQLDialect, "copy_query", counting)
     _round_trip(request, sources, "mysql", "mysql")
     assert (copies[:1] == [3]) is in_engine

@@ -14,7 +14,7 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from airflow_sync.engine import textpipe
+from airflow_sync.engine import hooks, route
 from airflow_sync.engine.cancel import CancelToken
 from airflow_sync.engine.dialects.base import Dialect
 from airflow_sync.engine.dialects.mysql import MySQLDialect
@@ -22,7 +22,7 @@ from airflow_sync.engine.dialects.postgres import PostgresDialect
 from airflow_sync.engine.plan import ReplicationPlan
 from airflow_sync.engine.replicate import run_replication
 from airflow_sync.exceptions import ReplicationCancelled, TerminalReplicationError
-from airflow_sync.jobs.statement import TableRef
+from airflow_sync.statement import TableRef
 from tests.integration.engine.conftest import get_backend
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -160,7 +160,7 @@ def test_pipe_copies_edge_values_exactly_as_the_row_path_does(request, monkeypat
     assert spy.text == [len(ROWS)] and spy.rows == 0, "the text pipe must carry the load"
     assert (summary.rows_read, summary.rows_inserted) == (len(ROWS), len(ROWS))
 
-    monkeypatch.setattr(textpipe, "TEXT_PIPE", False)
+    monkeypatch.setattr(hooks, "TEXT_PIPE", False)
     run_replication(_plan("tp edge", "tp rows"), src.url, dst.url)
     assert spy.rows == 1 and len(spy.text) == 1
 
@@ -176,7 +176,7 @@ def test_pipe_copies_edge_values_exactly_as_the_row_path_does(request, monkeypat
         repr(r) for r in dst.rows(raw.format(dst.q("tp rows")))
     ]
 
-    monkeypatch.setattr(textpipe, "TEXT_PIPE", True)
+    monkeypatch.setattr(hooks, "TEXT_PIPE", True)
     again = run_replication(_plan("tp edge", "tp pipe"), src.url, dst.url)
     assert (again.rows_inserted, again.rows_updated, again.rows_deleted) == (0, 0, 0), "staged re-run"
     assert len(spy.text) == 2, "the stage is loaded through the pipe too"
@@ -188,11 +188,11 @@ def test_aware_timestamps_need_a_zone_sql_can_compute(request, monkeypatch):
     _make_source(src, "postgresql", "tp zone", ROWS)
     spy = Spy(monkeypatch)
     dst.run(f"DROP TABLE IF EXISTS {dst.q('tp zone')}")
-    monkeypatch.setattr(textpipe, "_local_is_utc", lambda: False)
+    monkeypatch.setattr(route, "local_is_utc", lambda: False)
     run_replication(_plan("tp zone", "tp zone", use_gmt=False), src.url, dst.url)
     assert (spy.text, spy.rows) == ([], 1)
 
-    monkeypatch.setattr(textpipe, "_local_is_utc", lambda: True)
+    monkeypatch.setattr(route, "local_is_utc", lambda: True)
     run_replication(_plan("tp zone", "tp zone", use_gmt=False, truncate_table=True), src.url, dst.url)
     assert spy.text == [len(ROWS)]
     assert _read(dst, "tp zone") == [[_norm(v, k) for v, k in zip(r, KINDS, strict=True)] for r in ROWS]
@@ -234,7 +234,7 @@ def test_mariadb_zero_dates_arrive_as_null_as_on_the_row_path(request, monkeypat
     )
     spy = Spy(monkeypatch)
     for table, pipe in (("tp zero pipe", True), ("tp zero rows", False)):
-        monkeypatch.setattr(textpipe, "TEXT_PIPE", pipe)
+        monkeypatch.setattr(hooks, "TEXT_PIPE", pipe)
         dst.run(f"DROP TABLE IF EXISTS {dst.q(table)}")
         run_replication(_plan("tp zero", table), src.url, dst.url)
     assert spy.text == [3] and spy.rows == 1
@@ -381,7 +381,7 @@ def test_mariadb_to_mariadb_on_another_connection_uses_the_pipe(request, monkeyp
     spy = Spy(monkeypatch)
     monkeypatch.setattr(MySQLDialect, "attach", lambda self, conn, source: None)
     run_replication(_plan("tp mm", "tp mm copy"), b.url, b.url)
-    monkeypatch.setattr(textpipe, "TEXT_PIPE", False)
+    monkeypatch.setattr(hooks, "TEXT_PIPE", False)
     run_replication(_plan("tp mm", "tp mm rows"), b.url, b.url)
     assert spy.text == [len(ROWS)] and spy.rows == 1
     assert _read(b, "tp mm copy") == _read(b, "tp mm rows")
@@ -414,7 +414,7 @@ def test_incremental_windows_through_the_pipe_keep_the_watermark(request, monkey
 
     piped = runs("tp inc pipe")
     assert spy.text and spy.rows == 0
-    monkeypatch.setattr(textpipe, "TEXT_PIPE", False)
+    monkeypatch.setattr(hooks, "TEXT_PIPE", False)
     assert runs("tp inc rows") == piped
     assert spy.rows > 0
     assert piped[:2] == [(5, 0, "2026-01-05T12:00:00.250000"), (0, 1, "2026-02-01T00:00:00.500000")]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from airflow_sync.engine.plan import ReplicationPlan
-from airflow_sync.jobs.statement import TableRef
+from airflow_sync.statement import TableRef
 
 
 def make_plan(source: str = "src", destination: str | None = None, **kw) -> ReplicationPlan:
@@ -44,9 +44,9 @@ class SQLiteDB:
 @pytest.fixture(autouse=True)
 def row_path(monkeypatch):
     """Unit tests exercise the row path (batches, conversions); the in-engine copy is tested separately."""
-    from airflow_sync.engine import load
+    from airflow_sync.engine import hooks
 
-    monkeypatch.setattr(load, "IN_ENGINE_COPY", False)
+    monkeypatch.setattr(hooks, "IN_ENGINE_COPY", False)
 
 
 @pytest.fixture

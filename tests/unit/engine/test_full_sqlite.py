@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from airflow_sync.engine import load
+from airflow_sync.engine import hooks
 from airflow_sync.engine.replicate import run_replication
 from airflow_sync.exceptions import TerminalReplicationError
 from tests.unit.engine.conftest import make_plan
@@ -96,7 +96,7 @@ def test_failure_mid_load_leaves_previous_contents(src, dst, monkeypatch):
         if point == "batch" and len(calls) == 3:
             raise RuntimeError("injected")
 
-    monkeypatch.setattr(load, "test_hook", boom)
+    monkeypatch.setattr(hooks, "test_hook", boom)
     with pytest.raises(TerminalReplicationError, match="injected"):
         run_replication(make_plan(batch_size=10, truncate_table=True), src.url, dst.url)
     assert dst.rows('SELECT * FROM "src" ORDER BY id') == before
@@ -134,14 +134,14 @@ def test_readers_see_old_contents_until_commit(src, dst, monkeypatch):
             seen.append(c.execute("SELECT count(*) FROM \"src\" WHERE name = 'new'").fetchone()[0])
             c.close()
 
-    monkeypatch.setattr(load, "test_hook", peek)
+    monkeypatch.setattr(hooks, "test_hook", peek)
     run_replication(make_plan(), src.url, dst.url)
     assert seen == [0]
     assert dst.rows("SELECT count(*) FROM \"src\" WHERE name = 'new'") == [(30,)]
 
 
 def test_sqlite_to_sqlite_copies_inside_the_engine_and_never_writes_the_source(src, dst, monkeypatch):
-    monkeypatch.setattr(load, "IN_ENGINE_COPY", True)
+    monkeypatch.setattr(hooks, "IN_ENGINE_COPY", True)
     _seed(src, 50)
     before = src.rows('SELECT * FROM "src" ORDER BY id')
     first = run_replication(make_plan(), src.url, dst.url)

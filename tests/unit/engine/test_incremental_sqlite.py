@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from airflow_sync.engine import load
+from airflow_sync.engine import hooks
 from airflow_sync.engine.replicate import run_replication
 from airflow_sync.exceptions import TerminalReplicationError
 from tests.unit.engine.conftest import make_plan
@@ -66,13 +66,13 @@ def test_each_window_commits_its_own_watermark_and_a_failure_resumes(src, dst, m
         if point == "staged" and len(commits) == 2:
             raise RuntimeError("window 3 fails")
 
-    monkeypatch.setattr(load, "test_hook", fail_in_third_window)
+    monkeypatch.setattr(hooks, "test_hook", fail_in_third_window)
     with pytest.raises(TerminalReplicationError):
         run_replication(plan, src.url, dst.url)
     assert dst.rows('SELECT id FROM "src" ORDER BY id') == [(i,) for i in range(6)]
     assert _state(dst)[0][3] == (T0 + timedelta(days=600)).isoformat()
 
-    monkeypatch.setattr(load, "test_hook", None)
+    monkeypatch.setattr(hooks, "test_hook", None)
     summary = run_replication(plan, src.url, dst.url)
     assert summary.watermark_before == (T0 + timedelta(days=600)).isoformat()
     assert summary.rows_read == 4 and summary.windows == 2

@@ -7,7 +7,7 @@ import pytest
 
 from airflow_sync.engine.dialects import mysql_infile
 from airflow_sync.engine.dialects.postgres import _portable
-from airflow_sync.engine.textpipe import _fits
+from airflow_sync.engine.route import fits as _fits
 from airflow_sync.engine.types import ColType
 
 

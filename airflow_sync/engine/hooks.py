@@ -1,0 +1,26 @@
+"""Test hooks and path switches: the bottom of the engine's import graph, imported by every stage.
+
+Crash-safety tests pause or fail a run at named points; other tests turn a fast path off to exercise the
+path below it. Production code never sets anything here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: called with a point name: "batch" (after each batch is written), "staged" (all rows loaded), "merged"
+#: (merge statements done), "commit" (state row written, just before COMMIT), "committed".
+test_hook: Any = None
+
+#: use same-engine copies (PG COPY pipe, SQLite INSERT ... SELECT) when types allow; tests turn it off to
+#: exercise the row path between two SQLite files
+IN_ENGINE_COPY = True
+
+#: use the text pipe (engine/route.py) where it applies; tests turn it off to compare with the row path
+TEXT_PIPE = True
+
+
+def point(name: str) -> None:
+    """Tell the test hook, if any, that the run reached ``name``."""
+    if test_hook is not None:
+        test_hook(name)

@@ -1,0 +1,124 @@
+"""Read stage: the source's rows as batches (row path) or as blocks of text lines (text pipe).
+
+Both check for cancellation between batches, count what they read, keep the check column's maximum
+(row path) and record which side runs, so that an error names the right database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from airflow_sync.engine import hooks
+from airflow_sync.engine.context import RunContext
+from airflow_sync.engine.convert import batch_max
+from airflow_sync.engine.dialects.base import Row
+from airflow_sync.engine.watermark import as_datetime
+
+
+def row_batches(ctx: RunContext, sql: str, into: str) -> Iterator[list[Row]]:
+    """The fetched rows of ``sql`` in batches of the plan's size, as the driver returns them.
+
+    Between two batches (after the consumer wrote one): cancellation check, test hook, progress log.
+
+    :param into: how messages name the table being loaded
+    """
+    sq = ctx.sq
+    assert sq is not None
+    canon = ctx.src_d.reader(sq.check.type, sq.check.native) if sq.check is not None else None
+    size = max(1, ctx.plan.batch_size)
+    t0 = time.monotonic()
+    ctx.at("source", f"reading '{ctx.summary.source}'")
+    stream = ctx.src_d.stream(ctx.src, sql, (), size)
+    n = 0
+    try:
+        for raw in stream:
+            ctx.token.check()
+            n += 1
+            if sq.check_index is not None:
+                m = batch_max(raw, sq.check_index, canon)
+                if m is not None:
+                    ctx.see(as_datetime(m) if not isinstance(m, int) else m)
+            ctx.summary.rows_read += len(raw)
+            ctx.summary.batches += 1
+            ctx.at("destination", f"loading batch {n} into {into}")
+            t1 = time.monotonic()
+            yield raw
+            ctx.token.check()
+            hooks.point("batch")
+            now = time.monotonic()
+            ctx.detail("batch %d: %d rows in %.3f s (total %d)", n, len(raw), now - t1, ctx.summary.rows_read)
+            if ctx.plan.verbosity == 2 and now - ctx.last_progress > 10:
+                ctx.last_progress = now
+                ctx.info("progress: %d rows in %.1f s", ctx.summary.rows_read, now - t0)
+            ctx.at("source", f"reading '{ctx.summary.source}' after batch {n}")
+    finally:
+        stream.close()  # type: ignore[attr-defined]
+
+
+def text_blocks(ctx: RunContext, sql: str, exprs: list[str], into: str) -> Iterator[bytes] | None:
+    """Blocks of text-pipe lines of ``sql`` rendered by ``exprs``, read ahead on a helper thread; None when
+    the source cannot stream them. Close the returned generator to stop the helper."""
+    stream = ctx.src_d.text_stream(ctx.src, sql, exprs, max(1, ctx.plan.batch_size))
+    if stream is None:
+        return None
+    return _counted(ctx, prefetch(stream, ctx.token.check), into)
+
+
+def prefetch(stream: Iterator[Any], check: Callable[[], None], depth: int = 4) -> Iterator[Any]:
+    """``stream`` read on a helper thread, at most ``depth`` items ahead, so that reading the source
+    overlaps the destination's ingest. The helper calls ``check`` (cancellation) after each item; its errors
+    re-raise here; closing this generator stops the helper, which closes ``stream``."""
+    todo: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for block in stream:
+                check()
+                todo.put((True, block))
+                if stop.is_set():
+                    return
+            todo.put((False, None))
+        except BaseException as exc:  # handed to the consuming thread
+            todo.put((False, exc))
+        finally:
+            stream.close()  # type: ignore[attr-defined]
+
+    helper = threading.Thread(target=read, name="engine-read", daemon=True)
+    helper.start()
+    try:
+        while True:
+            ok, item = todo.get()
+            if not ok:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        while helper.is_alive():  # unblock a helper waiting to put
+            with contextlib.suppress(queue.Empty):
+                todo.get(timeout=0.05)
+        helper.join()
+
+
+def _counted(ctx: RunContext, stream: Iterator[bytes], into: str) -> Iterator[bytes]:
+    """The source's blocks (one per batch of rows), with cancellation checks and the batch count; errors
+    are attributed to the side that raised them."""
+    try:
+        while True:
+            ctx.at("source", f"reading '{ctx.summary.source}'")
+            block = next(stream, None)
+            ctx.at("destination", f"copying into {into}")
+            if block is None:
+                return
+            ctx.token.check()
+            ctx.summary.batches += 1
+            yield block
+    finally:
+        stream.close()  # type: ignore[attr-defined]

@@ -1,0 +1,96 @@
+"""Plan stage, per load: which path the rows take from the source to the destination.
+
+- *in-engine copy*: same engine, same representation (PostgreSQL ``COPY TO`` piped into ``COPY FROM``,
+  SQLite ``INSERT ... SELECT`` from the attached file, MySQL ``INSERT ... SELECT`` on one server);
+- *text pipe*: the source renders each row as one line of PostgreSQL ``COPY`` text (MySQL's ``LOAD DATA``
+  default format) in SQL and the destination bulk-loads the lines (docs/adr/0003): no Python per value;
+- *rows*: fetched rows, converted per column in Python (:mod:`airflow_sync.engine.convert`), written by the
+  destination's bulk path. Always possible; the other two apply only where they store the same values.
+
+The text pipe's rule: it is used only where the text form is exact in both engines and the row path would
+not check or change a value (no length check, no AutoTruncateStrings count, no coercion).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from airflow_sync.engine import hooks
+from airflow_sync.engine.types import ColType
+
+if TYPE_CHECKING:
+    from airflow_sync.engine.context import RunContext
+    from airflow_sync.engine.ddl import DestinationTable
+
+#: (source, destination) dialects with a text path (MySQL to MySQL on one server copies in the engine)
+TEXT_PAIRS = {("mysql", "postgresql"), ("postgresql", "mysql"), ("mysql", "mysql")}
+_INT_RANK = {"int16": 1, "int32": 2, "int64": 3}
+_SAME_KIND = ("bool", "float64", "date", "json", "uuid")
+
+
+def fits(s: ColType, d: ColType, naive_zone: str | None) -> bool:
+    """True when every value of ``s`` is stored unchanged by ``d`` from its text form."""
+    if s.kind in _INT_RANK:
+        return d.kind in _INT_RANK and _INT_RANK[d.kind] >= _INT_RANK[s.kind]
+    if s.kind == "decimal":
+        if d.kind != "decimal" or s.precision is None:
+            return False
+        if d.precision is None:
+            return True
+        ss, ds = s.scale or 0, d.scale or 0
+        return ds >= ss and d.precision - ds >= s.precision - ss
+    if s.kind in ("string", "text"):
+        if d.kind == "text" or (d.kind == "string" and d.length is None):
+            return True
+        # a shorter destination needs the row path's length check (or AutoTruncateStrings)
+        limit = d.length if d.kind == "string" else None
+        return limit is not None and s.kind == "string" and s.length is not None and s.length <= limit
+    if s.kind == "timestamp":
+        if d.kind != "timestamp" or d.tz:
+            return False
+        return not s.tz or naive_zone is not None
+    return s.kind == d.kind and s.kind in _SAME_KIND
+
+
+def local_is_utc() -> bool:
+    """The worker's zone is UTC at every date (then local wall time can be computed in SQL)."""
+    return time.tzname[0] == "UTC" and time.timezone == 0 and not time.daylight
+
+
+def naive_zone(ctx: RunContext) -> str | None:
+    """The zone in which SQL may render aware timestamps as naive wall time (None: it may not)."""
+    return "UTC" if ctx.plan.use_gmt or local_is_utc() else None
+
+
+def in_engine(ctx: RunContext, table: DestinationTable) -> bool:
+    """The in-engine copy may apply: same backend, no helper columns, same representation per column."""
+    sq = ctx.sq
+    assert sq is not None
+    return (
+        hooks.IN_ENGINE_COPY
+        and sq.hidden == 0
+        and ctx.src_d.name == ctx.dst_d.name
+        and all(ctx.dst_d.same_representation(s, d) for s, d in zip(sq.columns, table.columns, strict=True))
+    )
+
+
+def text_exprs(ctx: RunContext, table: DestinationTable) -> list[str] | None:
+    """The source's SQL rendering of each column for the text pipe, or None when the pipe does not apply."""
+    sq = ctx.sq
+    assert sq is not None
+    src_d, dst_d = ctx.src_d, ctx.dst_d
+    if not hooks.TEXT_PIPE or sq.hidden or (src_d.name, dst_d.name) not in TEXT_PAIRS:
+        return None
+    zone = naive_zone(ctx)
+    exprs: list[str] = []
+    for s, d in zip(sq.columns, table.columns, strict=True):
+        if d.native.startswith("?") or not fits(s.type, d.type, zone):
+            return None
+        expr = src_d.text_render(s, zone if s.type.tz else None)
+        if expr is None:
+            return None
+        exprs.append(expr)
+    if not dst_d.text_load_ready(ctx.dst):
+        return None
+    return exprs

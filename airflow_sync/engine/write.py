@@ -1,0 +1,122 @@
+"""Write stage: load the rows of one SELECT into a destination table (the target or a stage) by the path
+:mod:`airflow_sync.engine.route` chose, inside the caller's transaction; never commits.
+
+Whatever the path, the run's counts and the check column's maximum are kept alike: the row path tracks the
+maximum while reading, the bulk paths read it back from the rows just loaded.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from airflow_sync.engine import hooks, read, route
+from airflow_sync.engine.context import RunContext
+from airflow_sync.engine.convert import RowConverter
+from airflow_sync.engine.ddl import DestinationTable
+from airflow_sync.engine.watermark import as_datetime
+
+
+def converter(ctx: RunContext, table: DestinationTable) -> RowConverter:
+    """The convert stage for loads into ``table``."""
+    sq = ctx.sq
+    assert sq is not None
+    return RowConverter(
+        ctx.src_d, ctx.dst_d, sq.columns, table.columns, table=table.name,
+        use_gmt=ctx.plan.use_gmt, auto_truncate=ctx.plan.auto_truncate_strings, hidden=sq.hidden,
+    )  # fmt: skip
+
+
+def load(ctx: RunContext, target: str, table: DestinationTable, conds: list[str], order: bool = False) -> int:
+    """Load the source rows matching ``conds`` into ``target`` (``table`` or its stage); rows loaded.
+
+    :param order: read in check-column order (a stage merged by key does not need it)
+    """
+    sq = ctx.sq
+    assert sq is not None
+    d = ctx.dst_d
+    label = f"'{table.name}'" if target == d.qualify(table.schema, table.name) else (
+        f"the staging table of '{table.name}'")  # fmt: skip
+    if route.in_engine(ctx, table):
+        n = _copy_in_engine(ctx, target, table, sq.sql(conds, order, prefix=ctx.attached), label)
+        if n is not None:
+            return n
+    exprs = route.text_exprs(ctx, table)
+    if exprs is not None:
+        n = _copy_text(ctx, target, table, sq.sql(conds, order), exprs, label)
+        if n is not None:
+            return n
+    return _load_rows(ctx, target, table, sq.sql(conds, order), label)
+
+
+def _load_rows(ctx: RunContext, target: str, table: DestinationTable, sql: str, label: str) -> int:
+    """Row path: fetched batches → per-column conversion → the destination's bulk insert."""
+    conv = converter(ctx, table)
+    batches = read.row_batches(ctx, sql, label)
+    try:
+        n = ctx.dst_d.load(ctx.dst, target, table.columns, map(conv.convert, batches))
+    finally:
+        batches.close()  # type: ignore[attr-defined]
+    ctx.summary.strings_truncated = conv.truncated
+    ctx.rollback_source()
+    return n
+
+
+def _copy_in_engine(
+    ctx: RunContext, target: str, table: DestinationTable, sql: str, label: str
+) -> int | None:
+    """Same-engine copy without per-row Python; None when the backend has none."""
+    ctx.at("destination", f"copying into {label}")
+    t0 = time.monotonic()
+    n = ctx.dst_d.copy_query(ctx.src, sql, ctx.dst, target, table.columns, ctx.token)
+    if n is None:
+        return None
+    ctx.rollback_source()
+    _loaded(ctx, target, table, n)
+    ctx.summary.batches += 1
+    ctx.detail("copied %d rows inside the engine in %.3f s", n, time.monotonic() - t0)
+    return n
+
+
+def _copy_text(
+    ctx: RunContext, target: str, table: DestinationTable, sql: str, exprs: list[str], label: str
+) -> int | None:
+    """Text pipe: the source's rendered lines bulk-loaded by the destination; None when the source cannot
+    stream them."""
+    t0 = time.monotonic()
+    blocks = read.text_blocks(ctx, sql, exprs, label)
+    if blocks is None:
+        return None
+    try:
+        n = ctx.dst_d.load_text(ctx.dst, target, table.columns, blocks, label)
+    finally:
+        blocks.close()  # type: ignore[attr-defined]
+    ctx.at("destination", f"copying into {label}")
+    ctx.rollback_source()
+    _loaded(ctx, target, table, n)
+    ctx.detail("copied %d rows through the text pipe in %.3f s", n, time.monotonic() - t0)
+    return n
+
+
+def _loaded(ctx: RunContext, target: str, table: DestinationTable, n: int) -> None:
+    """Counts and the check column's maximum after a bulk path loaded ``n`` rows into ``target``."""
+    sq = ctx.sq
+    assert sq is not None
+    ctx.token.check()
+    ctx.summary.rows_read += n
+    if sq.check_index is not None:
+        _max_from(ctx, target, table, sq.check_index)
+    hooks.point("batch")
+
+
+def _max_from(ctx: RunContext, target: str, table: DestinationTable, index: int) -> None:
+    """The check column's maximum, read back from the rows just loaded."""
+    d = ctx.dst_d
+    col = table.columns[index]
+    m = d.scalar(ctx.dst, f"SELECT MAX({d.quote_ident(col.name)}) FROM {target}")
+    canon = d.reader(col.type, col.native)
+    m = canon(m) if canon is not None and m is not None else m
+    if isinstance(m, datetime) and ctx.sq is not None and ctx.sq.columns[index].type.tz and m.tzinfo is None:
+        m = m.replace(tzinfo=UTC)  # an aware source column loaded as UTC wall time (see route.text_exprs)
+    if m is not None:
+        ctx.see(as_datetime(m) if not isinstance(m, int) else m)
