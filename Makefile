@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: install demo demo-stop test test-unit lint bench cluster cluster-status cluster-stop clean
+.PHONY: install demo demo-stop test test-unit lint bench cluster cluster-status cluster-stop clean \
+	ui-deps ui-build ui-test ui-codegen chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,9 +26,38 @@ demo: $(STAMP)
 demo-stop: $(STAMP)
 	$(BIN)/airflow-sync demo --stop
 
-## make test: the whole suite (unit, integration with real services, end to end)
-test: $(STAMP)
+## make test: the whole suite (unit, integration with real services, end to end, the UI's unit tests and the
+## browser tests in Debian's Chromium, installed here when missing)
+test: $(STAMP) chromium ui-test
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+## The Sync Jobs page (ui/ -> airflow_sync/www/dist). Node is needed only to change it, never to install it.
+UI_STAMP := ui/node_modules/.installed
+$(UI_STAMP): ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	touch $(UI_STAMP)
+
+ui-deps: $(UI_STAMP)
+
+## make ui-build: rebuild the bundle shipped in the package (commit airflow_sync/www/dist afterwards)
+ui-build: $(UI_STAMP)
+	cd ui && npm run build
+
+## make ui-codegen: regenerate the typed API client from the app's OpenAPI document
+ui-codegen: $(STAMP) $(UI_STAMP)
+	cd ui && PYTHON="$(abspath $(BIN))/python" npm run codegen
+
+## make ui-test: type check, unit tests (vitest), and the shipped bundle = a fresh build from the lockfile
+ui-test: $(UI_STAMP)
+	cd ui && npm run typecheck && npm test -- --reporter=dot
+	cd ui && npm run check-hash
+	rm -rf .artifacts/ui-rebuild && cd ui && npx vite build --logLevel warn --outDir ../.artifacts/ui-rebuild
+	cmp .artifacts/ui-rebuild/sync-jobs.umd.cjs airflow_sync/www/dist/sync-jobs.umd.cjs || \
+		(echo "the shipped bundle differs from a fresh build of ui/: run make ui-build" && exit 1)
+
+## make chromium: Debian's Chromium for the browser tests (as root; Playwright cannot download browsers here)
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
@@ -55,4 +85,4 @@ cluster-stop:
 	$(BIN)/python scripts/cluster.py stop
 
 clean:
-	rm -rf $(VENV) .demo .cluster build *.egg-info
+	rm -rf $(VENV) .demo .cluster build *.egg-info ui/node_modules .artifacts

@@ -61,8 +61,24 @@ class _LazyFastAPIApps:
         self._apps = None
 
 
+#: the Sync Jobs page in Airflow's nav. URLs are relative: Airflow's UI resolves them against its <base href>,
+#: so a deployment under a sub-path (``[api] base_url``) and any host name the browser uses both work, and the
+#: bundle is fetched same-origin with the session cookie (the route requires a signed-in user).
+REACT_APPS: list[dict[str, Any]] = [
+    {
+        "name": "Sync Jobs",
+        "bundle_url": f"{URL_PREFIX.lstrip('/')}/ui/sync-jobs.umd.cjs",
+        "destination": "nav",
+        "url_route": "sync-jobs",
+        "icon": f"{URL_PREFIX.lstrip('/')}/ui/icon.svg",
+        "icon_dark_mode": f"{URL_PREFIX.lstrip('/')}/ui/icon-dark.svg",
+    }
+]
+
+
 class AirflowSyncPlugin(AirflowPlugin):
-    """airflow_sync's plugin: the ``/api.rsc`` FastAPI app (api-server only)."""
+    """airflow_sync's plugin: the ``/api.rsc`` FastAPI app (api-server only) and the Sync Jobs page."""
 
     name = "airflow_sync"
     fastapi_apps = _LazyFastAPIApps()  # type: ignore[assignment]
+    react_apps = REACT_APPS

@@ -31,7 +31,11 @@ RESOURCE_ROUTERS: tuple[str, ...] = (
     "airflow_sync.api.routes.logs",
 )
 #: platform routers (this module's owner)
-PLATFORM_ROUTERS: tuple[str, ...] = ("airflow_sync.api.routes.tokens", "airflow_sync.api.routes.meta")
+PLATFORM_ROUTERS: tuple[str, ...] = (
+    "airflow_sync.api.routes.tokens",
+    "airflow_sync.api.routes.meta",
+    "airflow_sync.api.routes.ui",  # the Sync Jobs page: bundle, icons, its small read actions
+)
 
 #: alternative spellings CData clients use for an action (lower-case) -> canonical first path segment
 ALIASES: dict[str, str] = {"getjoblog": "getLogs", "getlog": "getLogs", "getjoblogs": "getLogs"}

@@ -9,8 +9,11 @@ through to a weaker credential):
 2. ``x-cdata-authtoken: <token>``.
 3. ``Authorization: Basic`` with the token as the password (the user name is ignored).
 4. ``?@authtoken=<token>`` only when ``[airflow_sync] allow_authtoken_in_url`` is on (ignored otherwise).
-5. Airflow's UI session cookie, for GET/HEAD only, so a logged-in browser can read ``/docs`` and the
-   OpenAPI document; never for writes (CSRF).
+5. Airflow's UI session cookie (``_token``, HttpOnly, set by Airflow's login). Any GET/HEAD, so a logged-in
+   browser can read ``/docs`` and the OpenAPI document. A write with only the cookie is accepted solely from
+   the Sync Jobs page (:data:`UI_HEADER`) and from this origin (:func:`same_origin`): a cross-site form or
+   script cannot set a custom header without a CORS preflight that the api-server does not grant, and a
+   same-site page on another port is refused by the Origin check. Anything else is a 401 (CSRF).
 
 Authorization of JWT users is delegated to Airflow's auth manager at DAG level (see
 :data:`JWT_CHECKS`); tokens use the fixed role table :data:`ROLE_ACTIONS`. The ``admin`` action (token
@@ -61,6 +64,8 @@ JWT_CHECKS: dict[str, tuple[Literal["GET", "POST", "PUT", "DELETE"], str | None]
 
 WWW_AUTHENTICATE = 'Bearer realm="api.rsc", Basic realm="api.rsc"'
 COOKIE_METHODS = frozenset({"GET", "HEAD"})
+#: the header the Sync Jobs page sends on every call; with it a cookie-only write is considered (CSRF guard)
+UI_HEADER = "x-airflow-sync-ui"
 
 _ACTION_WORDS = {
     "read": "read",
@@ -211,16 +216,43 @@ async def _authenticate(request: Request) -> Principal:
     url_token = request.query_params.get("@authtoken", "").strip()
     if url_token and settings.get_bool("allow_authtoken_in_url"):
         return await _principal_from_api_token(url_token, "@authtoken")
-    if request.method in COOKIE_METHODS:
-        from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 
-        cookie = request.cookies.get(COOKIE_NAME_JWT_TOKEN)
-        if cookie:
-            return await _principal_from_jwt(cookie)
+    cookie = request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+    if cookie and (request.method in COOKIE_METHODS or ui_write_allowed(request)):
+        return await _principal_from_jwt(cookie)
+    if cookie:
+        raise unauthorized(
+            "A write authenticated only by the Airflow UI session cookie must come from the Sync Jobs page "
+            f"(header {UI_HEADER}, same origin); scripts should send Authorization: Bearer or an API token."
+        )
     raise unauthorized(
         "Credentials required: an Airflow JWT (Authorization: Bearer), or an API token in the "
         "x-cdata-authtoken header or as the HTTP Basic password."
     )
+
+
+def same_origin(request: Request) -> bool:
+    """Whether the browser says the request comes from this server's own origin.
+
+    ``Sec-Fetch-Site`` (every current browser sends it) must be ``same-origin``; it is the browser's own
+    judgement, so a TLS-terminating proxy does not confuse it. Without it, ``Origin`` must equal
+    ``scheme://host[:port]`` of the request. A request with neither header is not from a browser page, so it
+    cannot be carrying a victim's cookie by accident.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site.strip().lower() == "same-origin"
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin.rstrip("/").lower() == f"{request.url.scheme}://{host}".lower()
+
+
+def ui_write_allowed(request: Request) -> bool:
+    """A cookie-only write is accepted only from the Sync Jobs page: header, same origin."""
+    return request.headers.get(UI_HEADER, "").strip() == "1" and same_origin(request)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

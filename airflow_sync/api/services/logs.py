@@ -123,10 +123,12 @@ def log_rows(
     queries: dict[str, str],
     session: Session,
     now: datetime | None = None,
+    run_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """One row per task attempt of the runs started in the last ``days`` days.
 
     :param queries: task id -> query text for the job's query tasks (pre/post job rows get a null Query)
+    :param run_id: only this run (``days`` is then ignored): the Sync Jobs page's log of one run
     """
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
@@ -135,9 +137,8 @@ def log_rows(
     from sqlalchemy.orm import joinedload
 
     since = (now or datetime.now(UTC)) - timedelta(days=days)
-    runs = session.scalars(
-        select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_after >= since).order_by(DagRun.id)
-    ).all()
+    which = DagRun.run_id == run_id if run_id is not None else DagRun.run_after >= since
+    runs = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, which).order_by(DagRun.id)).all()
     if not runs:
         return []
     run_ids = [r.run_id for r in runs]

@@ -1,0 +1,42 @@
+/// <reference types="vitest/config" />
+// Library build of one UMD file that Airflow's UI imports for the plugin's react_apps entry.
+// React, React Router, Chakra UI and Emotion come from the host page (Airflow's UI sets them as globals),
+// so the page shares Airflow's theme, dark mode and router, and the bundle stays small.
+import react from "@vitejs/plugin-react";
+import { resolve } from "node:path";
+import { defineConfig } from "vite";
+
+const HOST_GLOBALS: Record<string, string> = {
+  react: "React",
+  "react-dom": "ReactDOM",
+  "react/jsx-runtime": "ReactJSXRuntime",
+  "react-router-dom": "ReactRouterDOM",
+  "@chakra-ui/react": "ChakraUI",
+  "@emotion/react": "EmotionReact",
+};
+
+export default defineConfig({
+  plugins: [react()],
+  define: { "process.env.NODE_ENV": JSON.stringify("production") },
+  build: {
+    outDir: resolve(__dirname, "../airflow_sync/www/dist"),
+    emptyOutDir: false, // sources.sha256 is written beside the bundle after the build
+    sourcemap: false,
+    minify: true,
+    lib: {
+      entry: resolve(__dirname, "src/main.tsx"),
+      name: "AirflowPlugin",
+      formats: ["umd"],
+      fileName: () => "sync-jobs.umd.cjs",
+    },
+    rollupOptions: {
+      external: Object.keys(HOST_GLOBALS),
+      output: { globals: HOST_GLOBALS },
+    },
+  },
+  test: {
+    environment: "happy-dom",
+    globals: false,
+    include: ["src/**/*.test.{ts,tsx}"],
+  },
+});
