@@ -29,6 +29,8 @@ RESOURCE_ROUTERS: tuple[str, ...] = (
     "airflow_sync.api.routes.actions",
     "airflow_sync.api.routes.history",
     "airflow_sync.api.routes.logs",
+    "airflow_sync.api.routes.connections",
+    "airflow_sync.api.routes.connection_actions",
 )
 #: platform routers (this module's owner)
 PLATFORM_ROUTERS: tuple[str, ...] = (

@@ -18,7 +18,7 @@ from airflow_sync import settings
 from airflow_sync.api.errors import ApiError
 
 #: entity sets whose collection context is ``$metadata#<set>``; anything else is an action
-ENTITY_SETS: tuple[str, ...] = ("jobs", "history", "tokens")
+ENTITY_SETS: tuple[str, ...] = ("jobs", "history", "tokens", "connections", "tasks")
 
 #: body keys that are credentials, not data: dropped so a model never sees (or echoes) them
 _CREDENTIAL_KEYS = frozenset({"@authtoken"})

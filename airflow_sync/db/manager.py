@@ -25,7 +25,7 @@ class AirflowSyncDBManager(BaseDBManager):
     migration_dir = (_HERE / "migrations").as_posix()
     alembic_file = (_HERE / "alembic.ini").as_posix()
     supports_table_dropping = True
-    revision_heads_map = {"0.1.0": "a5c1f0e2b7d3"}
+    revision_heads_map = {"0.1.0": "c3d8e1f4a9b6"}
 
     def downgrade(
         self, to_revision: str, from_revision: str | None = None, show_sql_only: bool = False

@@ -48,3 +48,25 @@ class ApiToken(Base):
     created_by: Mapped[str | None] = mapped_column(String(250), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ConnectionState(Base):
+    """The outcome of the last ``testConnection`` of an Airflow connection (CData's ``ConnectionState``).
+
+    Kept here, not in the connection's ``extra``: testing must not rewrite a connection (nor need write
+    access to it), and connections from environment variables or secrets backends have no row to write.
+    The row is removed when the connection is deleted through the API and reset when it is modified.
+
+    :ivar conn_id: the Airflow connection id
+    :ivar state: ``Tested`` or ``Failed``
+    :ivar last_tested: when the test ran
+    :ivar message: what the test found (server version, or the masked error), at most 1000 characters
+    """
+
+    __tablename__ = "airflow_sync_connection_state"
+
+    conn_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), nullable=False)
+    last_tested: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    message: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    server_version: Mapped[str | None] = mapped_column(String(200), nullable=True)

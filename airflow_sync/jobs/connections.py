@@ -81,6 +81,14 @@ def connection_type(conn_id: str) -> str | None:
     return GENERIC_MARKER + kind
 
 
+def generic_problem(conn: Any) -> str | None:
+    """Why a connection of a non-built-in type cannot be replicated, or None when it can.
+
+    :param conn: an Airflow connection object
+    """
+    return _generic_problem(conn)
+
+
 def _generic_problem(conn: Any) -> str | None:
     """Why a connection of a non-built-in type cannot be replicated, or None when it can."""
     from airflow_sync.engine.dialects import supported_url

@@ -37,7 +37,10 @@ def test_airflow_db_fixture_created_the_token_table(airflow_db):
                        "last_used_at", "revoked_at"}  # fmt: skip
     with settings.engine.connect() as conn:
         version = conn.execute(text("SELECT version_num FROM alembic_version_airflow_sync")).scalar()
-    assert version == "a5c1f0e2b7d3"
+    assert version == "c3d8e1f4a9b6"
+    assert {c["name"] for c in inspector.get_columns("airflow_sync_connection_state")} == {
+        "conn_id", "state", "last_tested", "message", "server_version"
+    }  # fmt: skip
 
 
 def test_airflow_db_migrate_creates_and_migrations_match_the_orm(tmp_path):
@@ -52,16 +55,18 @@ from airflow import settings
 from airflow.utils.session import create_session
 from airflow_sync.db.manager import AirflowSyncDBManager
 
+TABLES = ("airflow_sync_api_token", "airflow_sync_connection_state")
+
 def cols():
-    return sorted((c["name"], str(c["type"]), c["nullable"])
-                  for c in inspect(settings.engine).get_columns("airflow_sync_api_token"))
+    return [sorted((c["name"], str(c["type"]), c["nullable"]) for c in inspect(settings.engine).get_columns(t))
+            for t in TABLES]
 
 from_orm = cols()
 with create_session() as s:
     m = AirflowSyncDBManager(s)
     assert m.check_migration()
     m.downgrade("base")
-assert "airflow_sync_api_token" not in inspect(settings.engine).get_table_names()
+assert not set(TABLES) & set(inspect(settings.engine).get_table_names())
 with create_session() as s:
     command.upgrade(AirflowSyncDBManager(s).get_alembic_config(), "heads")
 assert cols() == from_orm, (cols(), from_orm)

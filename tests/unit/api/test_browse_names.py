@@ -1,0 +1,39 @@
+"""Table names as getConnectionTableColumns accepts them."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_sync.api.services.browse import BrowseError, split_table_name, with_deadline
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("orders", ["orders"]),
+        ("crm.orders", ["crm", "orders"]),
+        ("[crm].[Order Lines]", ["crm", "Order Lines"]),
+        ('"public"."Mixed ""Q"""', ["public", 'Mixed "Q"']),
+        ("`db`.`t`", ["db", "t"]),
+        ("[a]]b]", ["a]b"]),
+        ("cat.sch.tab", ["cat", "sch", "tab"]),
+    ],
+)
+def test_split_table_name(text, parts):
+    assert split_table_name(text) == parts
+
+
+@pytest.mark.parametrize("text", ["", "[crm", "crm.", "a..b", '"x"y'])
+def test_split_table_name_refuses(text):
+    with pytest.raises(ValueError):
+        split_table_name(text)
+
+
+def test_deadline_abandons_a_call_that_does_not_return():
+    import threading
+
+    release = threading.Event()
+    with pytest.raises(BrowseError) as info:
+        with_deadline(release.wait, 0.2, "the database")
+    release.set()
+    assert info.value.timeout and "0.2 s" in info.value.message
