@@ -58,8 +58,8 @@ from airflow_sync.db.manager import AirflowSyncDBManager
 TABLES = ("airflow_sync_api_token", "airflow_sync_connection_state")
 
 def cols():
-    return [sorted((c["name"], str(c["type"]), c["nullable"]) for c in inspect(settings.engine).get_columns(t))
-            for t in TABLES]
+    insp = inspect(settings.engine)
+    return [sorted((c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(t)) for t in TABLES]
 
 from_orm = cols()
 with create_session() as s:
