@@ -10,10 +10,12 @@ URLs built here carry passwords: never log them (use :func:`redacted_url` for me
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -155,18 +157,54 @@ def _server_url(conn: Any, drivername: str, query_keys: tuple[str, ...], default
 
 
 def _generic_url(conn: Any) -> str:
-    hook = conn.get_hook()
-    from airflow.providers.common.sql.hooks.sql import DbApiHook
+    """The SQLAlchemy URL a DbApiHook builds for ``conn`` (this object, even when it is not stored yet)."""
+    with _preset(conn):
+        hook = conn.get_hook()
+        from airflow.providers.common.sql.hooks.sql import DbApiHook
 
-    if not isinstance(hook, DbApiHook):
-        raise ValueError(
-            f"connection {conn.conn_id!r} of type {conn.conn_type!r} is not a SQL database connection"
-        )
+        if not isinstance(hook, DbApiHook):
+            raise ValueError(
+                f"connection {conn.conn_id!r} of type {conn.conn_type!r} is not a SQL database connection"
+            )
+        try:
+            url = hook.sqlalchemy_url
+        except (NotImplementedError, AttributeError):
+            return str(hook.get_uri())
+        return url.render_as_string(hide_password=False) if hasattr(url, "render_as_string") else str(url)
+
+
+@contextlib.contextmanager
+def _preset(conn: Any) -> Iterator[None]:
+    """Let hooks resolve ``conn.conn_id`` to ``conn`` itself while they are built and asked for a URL.
+
+    Hooks look their connection up by id (some in their constructor), through the Task SDK's lookup; outside
+    a task that lookup does not reach the metadata DB, and a connection the API is about to create is in no
+    store yet. Airflow's own ``Connection.test_connection`` presets the connection the same way.
+    """
     try:
-        url = hook.sqlalchemy_url
-    except (NotImplementedError, AttributeError):
-        return hook.get_uri()
-    return url.render_as_string(hide_password=False) if hasattr(url, "render_as_string") else str(url)
+        from airflow.sdk import Connection as SdkConnection
+        from airflow.sdk.execution_time.context import _preset_connections
+    except ImportError:  # pragma: no cover - a Task SDK without the preset: hooks look it up themselves
+        yield
+        return
+    if not isinstance(conn, SdkConnection):
+        conn = SdkConnection(
+            conn_id=conn.conn_id,
+            conn_type=conn.conn_type,
+            description=conn.description,
+            host=conn.host,
+            schema=conn.schema,
+            login=conn.login,
+            password=conn.password,
+            port=conn.port,
+            extra=conn.extra,
+        )
+    outer = _preset_connections.get() or {}
+    token = _preset_connections.set({**outer, conn.conn_id: conn})
+    try:
+        yield
+    finally:
+        _preset_connections.reset(token)
 
 
 def sqlalchemy_url(conn_id: str) -> str:

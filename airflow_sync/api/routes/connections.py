@@ -167,8 +167,8 @@ async def get_connection_property_value(key: str, prop: str, principal: CurrentP
 
 def _create(body: ConnectionBody, principal: Principal, *, session: Any) -> dict[str, Any]:
     service.authorize(principal, "POST", body.Name)
-    connection_writes.create(body, session=session)
-    return service.get_entity(body.Name, principal, session=session)
+    conn = connection_writes.create(body, session=session)
+    return service.stored_entity(conn, principal, session=session)
 
 
 @router.post(
@@ -187,8 +187,8 @@ async def create_connection(request: Request, principal: CurrentPrincipal) -> JS
 
 def _modify(name: str, body: ConnectionPatchBody, principal: Principal, *, session: Any) -> dict[str, Any]:
     service.authorize(principal, "PUT", name)
-    connection_writes.modify(name, body, session=session)
-    return service.get_entity(name, principal, session=session)
+    conn = connection_writes.modify(name, body, session=session)
+    return service.stored_entity(conn, principal, session=session)
 
 
 @router.put(

@@ -102,17 +102,17 @@ def _check_complete(conn: Any, provider: Provider | None) -> None:
             )
     elif not conn.host and provider is not None:
         raise ConnectionStringError("ConnectionString: Server is required", field="Server")
-    elif provider is None and service.usable_kind(conn) is None:
-        problem = None
+    elif provider is None:
         from airflow_sync.jobs.connections import generic_problem
 
         problem = generic_problem(conn)
-        raise ApiError(
-            400,
-            "UnsupportedProvider",
-            f"A {conn.conn_type} connection built from this ConnectionString cannot be used: {problem}.",
-            target="ConnectionString",
-        )
+        if problem:
+            raise ApiError(
+                400,
+                "UnsupportedProvider",
+                f"A {conn.conn_type} connection built from this ConnectionString cannot be used: {problem}.",
+                target="ConnectionString",
+            )
 
 
 def _apply(conn: Any, fields: ConnFields) -> None:
@@ -135,9 +135,10 @@ def _apply(conn: Any, fields: ConnFields) -> None:
 # --------------------------------------------------------------------------------------------- writes
 
 
-def create(body: ConnectionBody, *, session: Session) -> None:
+def create(body: ConnectionBody, *, session: Session) -> Any:
     """Create the Airflow connection ``body.Name`` in the metadata DB.
 
+    :returns: the new connection row (not committed yet: the caller's transaction commits it)
     :raises ApiError: 400 unusable provider or key, 409 the name exists (anywhere Airflow looks)
     :raises ConnectionStringError: 400 naming the key
     """
@@ -174,6 +175,7 @@ def create(body: ConnectionBody, *, session: Session) -> None:
         ) from None
     service.forget_state(name, session=session)  # a row left by a connection deleted outside the API
     log.info("Created connection %s (type %s)", name, conn_type)
+    return conn
 
 
 def _refuse_while_running(name: str, *, session: Session) -> None:
@@ -196,9 +198,10 @@ def _refuse_while_running(name: str, *, session: Session) -> None:
         )
 
 
-def modify(name: str, body: ConnectionPatchBody, *, session: Session) -> None:
+def modify(name: str, body: ConnectionPatchBody, *, session: Session) -> Any:
     """Change the keys given in ``body.ConnectionString`` (and the description) of a DB connection.
 
+    :returns: the modified connection row
     :raises ApiError: 404 absent, 409 read-only or used by a running job, 400 bad keys
     """
     row = _writable_row(name, session=session)
@@ -230,6 +233,7 @@ def modify(name: str, body: ConnectionPatchBody, *, session: Session) -> None:
     if changed:
         service.forget_state(name, session=session)  # the last test was of other settings
     log.info("Modified connection %s", name)
+    return row
 
 
 def delete(name: str, *, session: Session) -> None:

@@ -96,15 +96,17 @@ def authorize(principal: Principal, method: Method, conn_id: str | None) -> None
 @functools.cache
 def _dbapi_type(conn_type: str) -> bool:
     """Whether Airflow's hook for ``conn_type`` is a DbApiHook (class check only, no hook is built)."""
+    import importlib
+
     try:
         from airflow.providers.common.sql.hooks.sql import DbApiHook
         from airflow.providers_manager import ProvidersManager
-        from airflow.utils.module_loading import import_string
 
         info = ProvidersManager().hooks.get(conn_type)
         if info is None:
             return False
-        return issubclass(import_string(info.hook_class_name), DbApiHook)
+        module, _, name = info.hook_class_name.rpartition(".")
+        return issubclass(getattr(importlib.import_module(module), name), DbApiHook)
     except Exception:  # a provider that fails to import is simply not usable
         return False
 
@@ -282,6 +284,13 @@ def list_entities(principal: Principal, *, session: Session) -> list[dict[str, A
     records = [r for r in all_records(session=session) if allowed(principal, "GET", r.conn_id)]
     states = _states((r.conn_id for r in records), session=session)
     return [entity(r, states.get(r.conn_id), principal) for r in records]
+
+
+def stored_entity(conn: Any, principal: Principal, *, session: Session) -> dict[str, Any]:
+    """The entity of a metadata-DB connection just written in this transaction (Airflow's own lookup
+    would not see it before the commit)."""
+    record = ConnRecord(conn.conn_id, conn, "metastore")
+    return entity(record, _states([conn.conn_id], session=session).get(conn.conn_id), principal)
 
 
 def get_entity(name: str, principal: Principal, *, session: Session) -> dict[str, Any]:
