@@ -24,3 +24,7 @@ def point(name: str) -> None:
     """Tell the test hook, if any, that the run reached ``name``."""
     if test_hook is not None:
         test_hook(name)
+
+
+#: let the source render values in the destination's row-path form (engine/route.py); tests turn it off
+ROW_RENDER = True

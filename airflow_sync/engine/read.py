@@ -20,12 +20,16 @@ from airflow_sync.engine.dialects.base import Row
 from airflow_sync.engine.watermark import as_datetime
 
 
-def row_batches(ctx: RunContext, sql: str, into: str) -> Iterator[list[Row]]:
-    """The fetched rows of ``sql`` in batches of the plan's size, as the driver returns them.
+def row_batches(ctx: RunContext, sql: str, into: str, track_max: bool = True) -> Iterator[list[Row]]:
+    """The fetched rows of ``sql`` in batches of the plan's size, as the driver returns them, fetched ahead
+    on a helper thread (unless source and destination share one connection) so that the source's work
+    overlaps the conversion and the destination's.
 
     Between two batches (after the consumer wrote one): cancellation check, test hook, progress log.
 
     :param into: how messages name the table being loaded
+    :param track_max: keep the check column's maximum from the fetched values (False: the caller reads it
+        back from the destination)
     """
     sq = ctx.sq
     assert sq is not None
@@ -34,12 +38,14 @@ def row_batches(ctx: RunContext, sql: str, into: str) -> Iterator[list[Row]]:
     t0 = time.monotonic()
     ctx.at("source", f"reading '{ctx.summary.source}'")
     stream = ctx.src_d.stream(ctx.src, sql, (), size)
+    if not ctx.shared:
+        stream = prefetch(stream, ctx.token.check)
     n = 0
     try:
         for raw in stream:
             ctx.token.check()
             n += 1
-            if sq.check_index is not None:
+            if track_max and sq.check_index is not None:
                 m = batch_max(raw, sq.check_index, canon)
                 if m is not None:
                     ctx.see(as_datetime(m) if not isinstance(m, int) else m)

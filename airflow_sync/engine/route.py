@@ -17,14 +17,17 @@ import time
 from typing import TYPE_CHECKING
 
 from airflow_sync.engine import hooks
-from airflow_sync.engine.types import ColType
+from airflow_sync.engine.dialects.values import same_family
+from airflow_sync.engine.types import ColType, Column
 
 if TYPE_CHECKING:
     from airflow_sync.engine.context import RunContext
     from airflow_sync.engine.ddl import DestinationTable
 
 #: (source, destination) dialects with a text path (MySQL to MySQL on one server copies in the engine)
-TEXT_PAIRS = {("mysql", "postgresql"), ("postgresql", "mysql"), ("mysql", "mysql")}
+TEXT_PAIRS = {
+    ("mysql", "postgresql"), ("postgresql", "mysql"), ("mysql", "mysql"), ("mysql", "sqlite"),
+}  # fmt: skip
 _INT_RANK = {"int16": 1, "int32": 2, "int64": 3}
 _SAME_KIND = ("bool", "float64", "date", "json", "uuid")
 
@@ -51,6 +54,54 @@ def fits(s: ColType, d: ColType, naive_zone: str | None) -> bool:
             return False
         return not s.tz or naive_zone is not None
     return s.kind == d.kind and s.kind in _SAME_KIND
+
+
+def rendered_rows(ctx: RunContext, table: DestinationTable) -> list[str] | None:
+    """The source's SQL for each column in the very form the destination's row path would write, or None.
+
+    Applies where the row path would only reformat values (same kind family, no length check that could
+    fire, no coercion): the source server does that work and the fetched rows go to the destination as
+    they are. Used into SQLite, whose ``executemany`` takes text and numbers alike.
+    """
+    sq = ctx.sq
+    assert sq is not None
+    if not hooks.ROW_RENDER or sq.hidden or ctx.dst_d.name != "sqlite" or ctx.shared:
+        return None
+    exprs: list[str] = []
+    for s, d in zip(sq.columns, table.columns, strict=True):
+        if d.native.startswith("?") or not same_family(s.type, d.type):
+            return None
+        shorter = s.type.kind == "string" and (s.type.length or 1 << 62) <= (d.type.length or 0)
+        if d.type.kind == "string" and d.type.length and not shorter:
+            return None  # the row path's length check (or AutoTruncateStrings) decides per value
+        expr = ctx.src_d.row_render(s, ctx.dst_d.name)
+        if expr is None:
+            return None
+        exprs.append(expr)
+    return exprs
+
+
+def sqlite_affinity(declared: str) -> str:
+    """SQLite's column affinity of a declared type (https://sqlite.org/datatype3.html §3.1)."""
+    d = declared.upper()
+    if "INT" in d:
+        return "INTEGER"
+    if "CHAR" in d or "CLOB" in d or "TEXT" in d:
+        return "TEXT"
+    if "BLOB" in d or not d.strip():
+        return "BLOB"
+    if "REAL" in d or "FLOA" in d or "DOUB" in d:
+        return "REAL"
+    return "NUMERIC"
+
+
+def sqlite_takes_text(d: Column) -> bool:
+    """A SQLite column stores the text of a value as the row path stores the value: numbers are bound as
+    numbers by the row path, so their text must land in a column whose affinity converts it back."""
+    affinity = sqlite_affinity(d.native)
+    if d.type.kind in ("int16", "int32", "int64", "float64", "bool"):
+        return affinity in ("INTEGER", "REAL", "NUMERIC")
+    return affinity != "BLOB"
 
 
 def local_is_utc() -> bool:
@@ -87,7 +138,9 @@ def text_exprs(ctx: RunContext, table: DestinationTable) -> list[str] | None:
     for s, d in zip(sq.columns, table.columns, strict=True):
         if d.native.startswith("?") or not fits(s.type, d.type, zone):
             return None
-        expr = src_d.text_render(s, zone if s.type.tz else None)
+        if dst_d.name == "sqlite" and not sqlite_takes_text(d):
+            return None
+        expr = src_d.text_render(s, zone if s.type.tz else None, dst_d.name)
         if expr is None:
             return None
         exprs.append(expr)

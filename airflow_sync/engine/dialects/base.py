@@ -284,12 +284,20 @@ class Dialect:
         return None
 
     # --- text pipe: rows as COPY text lines between two engines (see engine/route.py) -------------
-    def text_render(self, column: Column, naive_zone: str | None) -> str | None:
+    def text_render(self, column: Column, naive_zone: str | None, dest: str = "") -> str | None:
         """SQL giving ``q.<column>`` as one field of the pipe's text format, or None when this backend
         cannot render its values exactly.
 
         :param naive_zone: render time-zone-aware timestamps as wall time in this zone (None: do not)
+        :param dest: the destination dialect's name; ``"sqlite"`` stores the text itself, so values are
+            rendered in the very text the row path would store (timestamps as Python's ``isoformat``)
         """
+        return None
+
+    def row_render(self, column: Column, dest: str) -> str | None:
+        """SQL giving ``q.<column>`` already in the form the ``dest`` dialect's row path writes (e.g. a
+        timestamp as SQLite's text), so the fetched value needs no conversion in Python; None when this
+        backend cannot render it so."""
         return None
 
     def text_stream(self, conn: Any, sql: str, exprs: Sequence[str], size: int) -> Iterator[bytes] | None:

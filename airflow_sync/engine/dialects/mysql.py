@@ -309,10 +309,10 @@ class MySQLDialect(MySQLMerge):
             return int(cur.rowcount)
 
     # --- text pipe (see engine/route.py) ------------------------------------------------------------
-    def text_render(self, column: Column, naive_zone: str | None) -> str | None:
+    def text_render(self, column: Column, naive_zone: str | None, dest: str = "") -> str | None:
         if column.native.startswith("?"):
             return None
-        return text_field(column.type.kind, "q." + self.quote_ident(column.name))
+        return text_field(column.type.kind, "q." + self.quote_ident(column.name), iso=dest == "sqlite")
 
     def text_stream(self, conn: Any, sql: str, exprs: Sequence[str], size: int) -> Iterator[bytes] | None:
         if self._params()["charset"] != "utf8mb4":

@@ -157,9 +157,13 @@ def close_all(readers: dict[int, Any]) -> None:
             conn.shutdown()
 
 
-def text_field(kind: str, ref: str) -> str | None:
+def text_field(kind: str, ref: str, iso: bool = False) -> str | None:
     """SQL rendering column ``ref`` of kind ``kind`` as a field of the text pipe (``engine/route.py``),
-    never NULL; None for kinds whose text form is not exact elsewhere (FLOAT, TIME, binary)."""
+    never NULL; None for kinds whose text form is not exact elsewhere (FLOAT, TIME, binary).
+
+    :param iso: timestamps as Python's ``isoformat(" ")`` (a fraction only when there is one), the text
+        the row path stores in SQLite
+    """
     if kind in ("float32", "time", "binary"):
         return None
     if kind == "bool":
@@ -171,6 +175,10 @@ def text_field(kind: str, ref: str) -> str | None:
     if kind in ("date", "timestamp"):
         # zero dates ('0000-00-00', '2024-00-10') are read as NULL, as the C extension reads them
         ref = f"IF(YEAR({ref}) * MONTH({ref}) * DAYOFMONTH({ref}) = 0, NULL, {ref})"
+        if iso and kind == "timestamp":
+            whole = f"DATE_FORMAT({ref}, '%Y-%m-%d %H:%i:%s')"
+            frac = f"DATE_FORMAT({ref}, '%Y-%m-%d %H:%i:%s.%f')"
+            return f"IFNULL(IF(MICROSECOND({ref}) = 0, {whole}, {frac}), {_NULL})"
     # the cast first: IFNULL of e.g. a UUID and a string is a UUID (and backslash-N is not one)
     return f"IFNULL(CAST({ref} AS CHAR), {_NULL})"
 

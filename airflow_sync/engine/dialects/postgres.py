@@ -283,7 +283,7 @@ class PostgresDialect(PostgresMerge):
             return int(dcur.rowcount)
 
     # --- text pipe (see engine/route.py) ------------------------------------------------------------
-    def text_render(self, column: Column, naive_zone: str | None) -> str | None:
+    def text_render(self, column: Column, naive_zone: str | None, dest: str = "") -> str | None:
         # COPY's text output does the escaping; only what the other engine reads differently is cast
         k = column.type.kind
         ref = "q." + self.quote_ident(column.name)
@@ -293,6 +293,27 @@ class PostgresDialect(PostgresMerge):
             return f"{ref}::int"
         if k == "timestamp" and column.type.tz:
             return None if naive_zone is None else f"({ref} AT TIME ZONE {self.quote_string(naive_zone)})"
+        return ref
+
+    def row_render(self, column: Column, dest: str) -> str | None:
+        # what SQLite's row path binds (SQLiteDialect.writer): numbers and text as they are, decimals,
+        # dates and timestamps as text, booleans as 0/1 -- rendered by the server, loaded by psycopg in C
+        k = column.type.kind
+        ref = "q." + self.quote_ident(column.name)
+        if dest != "sqlite" or column.native.startswith("?") or k == "time":
+            return None
+        if k == "bool":
+            return f"{ref}::int"
+        if k in ("decimal", "date"):
+            return f"{ref}::text"
+        if k == "timestamp":
+            if column.type.tz:
+                return None  # the row path keeps the "+00:00" suffix
+            # datetime.isoformat(" "): a fraction only when there is one, then always 6 digits
+            return (
+                f"CASE WHEN date_trunc('second', {ref}) = {ref} THEN to_char({ref}, 'YYYY-MM-DD HH24:MI:SS') "
+                f"ELSE to_char({ref}, 'YYYY-MM-DD HH24:MI:SS.US') END"
+            )
         return ref
 
     def text_stream(self, conn: Any, sql: str, exprs: Sequence[str], size: int) -> Iterator[bytes] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time as _time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from airflow_sync.engine.dialects.base import (
     to_str,
     to_time,
 )
+from airflow_sync.engine.dialects.sqlite_text import load_lines
 from airflow_sync.engine.types import ColType, Column, TableSchema
 
 _NUM = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
@@ -255,6 +256,15 @@ class SQLiteDialect(Dialect):
             return int(cur.rowcount)
         finally:
             cur.close()
+
+    def text_load_ready(self, conn: Any) -> bool:
+        return True
+
+    def load_text(
+        self, conn: Any, table: str, columns: Sequence[Column], blocks: Iterable[bytes], label: str
+    ) -> int:
+        cols = ", ".join(self.quote_ident(c.name) for c in columns)
+        return load_lines(conn, table, cols, len(columns), blocks)
 
     def upsert_from_stage(
         self, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]

@@ -51,3 +51,38 @@ def test_upload_packets_regroup_blocks_without_losing_bytes(monkeypatch):
     blocks = [b"ab", b"cdefghij", b"", b"k"]
     got = list(mysql_infile.packets(blocks))
     assert got == [b"abcd", b"efgh", b"ijk"]
+
+
+def test_sqlite_binds_text_lines_with_nulls_and_escapes(tmp_path):
+    """The NULL marker becomes NULL, an escaped backslash-N stays text, every escape is undone, and
+    numeric text lands as a number in a numeric-affinity column (as the row path's bound number)."""
+    import sqlite3
+
+    from airflow_sync.engine.dialects.sqlite_text import load_lines
+
+    conn = sqlite3.connect(tmp_path / "t.db")
+    conn.execute("CREATE TABLE t (n INTEGER, x DOUBLE, s TEXT)")
+    plain = b"1\t0.5\tabc\n\\N\t\\N\t\\N\n3\t1e999\t\n"
+    escaped = b"4\t2\t\\\\N\n5\t2.5\ta\\tb\\nc\\rd\\be\\ff\\vg\\\\h\n"
+    assert load_lines(conn, "t", "n, x, s", 3, [plain, escaped]) == 5
+    got = conn.execute("SELECT typeof(n), n, typeof(x), x, s FROM t ORDER BY rowid").fetchall()
+    assert got == [
+        ("integer", 1, "real", 0.5, "abc"),
+        ("null", None, "null", None, None),
+        ("integer", 3, "real", float("inf"), ""),
+        ("integer", 4, "real", 2.0, "\\N"),
+        ("integer", 5, "real", 2.5, "a\tb\nc\rd\be\ff\vg\\h"),
+    ]
+
+
+def test_sqlite_affinity_decides_where_text_may_stand_for_a_number():
+    from airflow_sync.engine.route import sqlite_affinity, sqlite_takes_text
+    from airflow_sync.engine.types import ColType, Column
+
+    assert [sqlite_affinity(t) for t in ("BIGINT", "VARCHAR(9)", "BLOB", "", "DOUBLE", "NUMERIC(9,2)")] == [
+        "INTEGER", "TEXT", "BLOB", "BLOB", "REAL", "NUMERIC",
+    ]  # fmt: skip
+    assert sqlite_takes_text(Column("a", ColType("int64"), native="INTEGER"))
+    assert not sqlite_takes_text(Column("a", ColType("int64"), native="TEXT"))  # would stay text
+    assert not sqlite_takes_text(Column("a", ColType("text"), native=""))
+    assert sqlite_takes_text(Column("a", ColType("timestamp"), native="DATETIME"))
