@@ -31,6 +31,7 @@ RESOURCE_ROUTERS: tuple[str, ...] = (
     "airflow_sync.api.routes.logs",
     "airflow_sync.api.routes.connections",
     "airflow_sync.api.routes.connection_actions",
+    "airflow_sync.api.routes.tasks",
 )
 #: platform routers (this module's owner)
 PLATFORM_ROUTERS: tuple[str, ...] = (

@@ -23,13 +23,14 @@ No Airflow imports at module level: the CLI, the API and the engine-free tests i
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -86,10 +87,19 @@ class Job:
     cache_schema: str = ""
     pre_job: str = ""
     post_job: str = ""
+    #: one TaskId per query (see :mod:`airflow_sync.jobs.task_ids`); identity, not content: not part of
+    #: the version nor of equality
+    task_ids: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.queries, tuple):  # a list from a caller; keep the dataclass hashable
             object.__setattr__(self, "queries", tuple(self.queries))
+        if len(self.task_ids) != len(self.queries):
+            from airflow_sync.jobs.task_ids import derived_task_ids
+
+            object.__setattr__(self, "task_ids", derived_task_ids(self.job_id, self.queries))
+        elif not isinstance(self.task_ids, tuple):
+            object.__setattr__(self, "task_ids", tuple(self.task_ids))
 
     # --- wire ------------------------------------------------------------------------------------------
 
@@ -115,7 +125,10 @@ class Job:
             values[spec.attr] = value
         resolved_id = job_id or _job_id_from_body(parsed.meta, errors) or str(uuid.uuid4())
         _check_type(parsed.meta, errors)
-        return _build(values, parsed.queries or (), resolved_id, errors, parsed.statements)
+        job = _build(values, parsed.queries or (), resolved_id, errors, parsed.statements)
+        from airflow_sync.jobs.task_ids import new_task_id
+
+        return _with_task_ids(job, tuple(new_task_id() for _ in job.queries))
 
     def patched(self, body: Mapping[str, Any]) -> Job:
         """The job modified by a PUT body: only sent fields change; any ``Query#N`` replaces all queries.
@@ -124,7 +137,8 @@ class Job:
         """
         parsed = _parse_body(body)
         errors = parsed.errors
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("queries", "job_id")}
+        skip = ("queries", "job_id", "task_ids")
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         sent_name = parsed.values.pop("name", None)
         if "name" in parsed.sent and sent_name != self.name:
             errors.append(
@@ -143,9 +157,29 @@ class Job:
                 values[spec.attr] = spec.default if value is None else value
         if parsed.queries is None:
             queries, statements = self.queries, self.__dict__.get("statements")
+            task_ids = self.task_ids
         else:
             queries, statements = parsed.queries, parsed.statements
-        return _build(values, queries, self.job_id, errors, statements)
+            task_ids = ()
+        job = _build(values, queries, self.job_id, errors, statements, task_ids)
+        if parsed.queries is not None:  # a replaced list keeps the ids of the queries it still has
+            from airflow_sync.jobs.replicate import normalize_query_text
+            from airflow_sync.jobs.task_ids import carried_task_ids
+
+            ids = carried_task_ids(self.queries, self.task_ids, job.queries, normalize_query_text)
+            job = _with_task_ids(job, ids)
+        return job
+
+    def with_tasks(self, tasks: Sequence[tuple[str, str]]) -> Job:
+        """This job with its query list replaced by ``tasks`` — ``(task_id, query)`` pairs, in order —
+        validated as a ``PUT`` of ``Query#1..n`` is (the tasks API edits a job this way).
+
+        :raises JobValidationErrors: naming the ``Query#N`` that does not parse
+        """
+        if not tasks:
+            return dataclasses.replace(self, queries=(), task_ids=())
+        job = self.patched({f"Query#{n}": query for n, (_, query) in enumerate(tasks, start=1)})
+        return _with_task_ids(job, tuple(task_id for task_id, _ in tasks))
 
     def to_wire(self) -> dict[str, Any]:
         """The CData entity: ``JobId``, every field as a string scalar, ``Type``, ``Query#1..n``.
@@ -175,7 +209,13 @@ class Job:
 
     def to_store(self) -> dict[str, Any]:
         """The normalized JSON kept in the job's Variable: content, ``job_id``, ``version``, ``format``."""
-        return {"format": STORE_FORMAT, "job_id": self.job_id, **self._content(), "version": self.version}
+        return {
+            "format": STORE_FORMAT,
+            "job_id": self.job_id,
+            **self._content(),
+            "task_ids": list(self.task_ids),
+            "version": self.version,
+        }
 
     @classmethod
     def from_store(cls, data: Mapping[str, Any]) -> Job:
@@ -196,7 +236,10 @@ class Job:
             queries = data.get("queries") or ()
             if isinstance(queries, str) or not all(isinstance(q, str) for q in queries):
                 raise TypeError("queries must be a list of strings")
-            return cls(job_id=str(data["job_id"]), queries=tuple(queries), **kwargs)
+            from airflow_sync.jobs.task_ids import valid_ids
+
+            task_ids = valid_ids(data.get("task_ids"), len(queries)) or ()  # () = derived (older records)
+            return cls(job_id=str(data["job_id"]), queries=tuple(queries), task_ids=task_ids, **kwargs)
         except (KeyError, TypeError, AttributeError, JobValidationError) as exc:
             detail = exc.message if isinstance(exc, JobValidationError) else f"{type(exc).__name__}: {exc}"
             raise JobValidationError(f"stored job record is malformed: {detail}") from exc
@@ -451,18 +494,27 @@ def _cross_field_errors(values: dict[str, Any], reported: set[str | None]) -> li
     return errors
 
 
+def _with_task_ids(job: Job, task_ids: tuple[str, ...]) -> Job:
+    """``job`` with other TaskIds, keeping its parsed statements."""
+    out = dataclasses.replace(job, task_ids=task_ids)
+    if "statements" in job.__dict__:
+        out.__dict__["statements"] = job.__dict__["statements"]
+    return out
+
+
 def _build(
     values: dict[str, Any],
     queries: tuple[str, ...],
     job_id: str,
     errors: list[JobValidationError],
     statements: tuple[Any, ...] | None,
+    task_ids: tuple[str, ...] = (),
 ) -> Job:
     if len(values) == len(FIELDS):  # a required field missing is already reported
         errors.extend(_cross_field_errors(values, {e.field for e in errors}))
     if errors:
         raise JobValidationErrors(errors)
-    job = Job(queries=queries, job_id=job_id, **values)
+    job = Job(queries=queries, job_id=job_id, task_ids=task_ids, **values)
     if statements is not None:  # already parsed while validating: don't parse twice
         job.__dict__["statements"] = statements
     return job

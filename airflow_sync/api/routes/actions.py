@@ -120,7 +120,8 @@ async def _execute(
 
 
 def _selected_queries(job: Any, body: dict[str, Any]) -> list[str]:
-    """Task ids of the queries named in ``Query``/``Query#N``, in job order; 400 naming an unknown one."""
+    """Task ids of the queries named in ``Query``/``Query#N`` (by text or TaskId), in job order; 400 naming an
+    unknown one."""
     from airflow_sync.jobs.replicate import normalize_query_text
 
     sent: list[tuple[str, str]] = []
@@ -129,6 +130,8 @@ def _selected_queries(job: Any, body: dict[str, Any]) -> list[str]:
         if low == "query" or (
             low.startswith(_QUERY_FIELD_PREFIX) and low[len(_QUERY_FIELD_PREFIX) :].isdigit()
         ):
+            if isinstance(value, int) and not isinstance(value, bool):  # a TaskId sent as a JSON number
+                value = str(value)
             if not isinstance(value, str) or not value.strip():
                 raise ApiError(400, "InvalidParameter", f"{name} must be a query of the job.", target=name)
             sent.append((name, value))
@@ -140,15 +143,18 @@ def _selected_queries(job: Any, body: dict[str, Any]) -> list[str]:
             target="Query#1",
         )
     by_text = {normalize_query_text(q): tid for q, tid in zip(job.queries, job.query_task_ids(), strict=True)}
+    # a value may also be a task's TaskId (the tasks API's id of that query)
+    by_task_id = dict(zip(job.task_ids, job.query_task_ids(), strict=True))
     chosen: set[str] = set()
     for name, value in sorted(sent, key=lambda nv: _query_number(nv[0])):
-        task_id = by_text.get(normalize_query_text(value))
+        task_id = by_task_id.get(value.strip()) or by_text.get(normalize_query_text(value))
         if task_id is None:
             raise ApiError(
                 400,
                 "UnknownQuery",
                 f"{name} is not one of the queries of job '{job.name}': {value.strip()[:200]!r}. "
-                "executeQuery runs queries of the job only (compared ignoring whitespace).",
+                "executeQuery runs queries of the job only (compared ignoring whitespace), or names them by "
+                "TaskId.",
                 target=name,
             )
         chosen.add(task_id)
