@@ -55,11 +55,46 @@ LOG_ROW: tuple[tuple[str, str], ...] = (
     ("RunStartDate", "Edm.DateTimeOffset"), ("LogFile", _S), ("Content", "Edm.Binary"),
 )  # fmt: skip
 
+CONNECTION_PROPERTIES: tuple[tuple[str, str], ...] = (
+    ("Name", _S), ("ProviderName", _S), ("ConnectionType", _S), ("ConnectionString", _S),
+    ("ConnectionState", _S), ("LastTested", "Edm.DateTimeOffset"), ("Origin", _S), ("Description", _S),
+    ("CanUpdate", _B), ("CanRemove", _B),
+)  # fmt: skip
+
+TASK_PROPERTIES: tuple[tuple[str, str], ...] = (
+    ("TaskId", _S), ("JobName", _S), ("JobId", _S), ("Index", _I), ("Query", _S), ("Table", _S),
+    ("RowVersion", _S),
+)  # fmt: skip
+
+TEST_CONNECTION_ROW: tuple[tuple[str, str], ...] = (
+    ("ConnectionName", _S), ("Result", _S), ("ConnectionState", _S), ("Message", _S), ("ServerVersion", _S),
+    ("LastTested", "Edm.DateTimeOffset"), ("Seconds", "Edm.Decimal"),
+)  # fmt: skip
+
+TABLE_ROW: tuple[tuple[str, str], ...] = (
+    ("TableName", _S),
+    ("Schema", _S),
+    ("Catalog", _S),
+    ("TableType", _S),
+)
+
+TABLES_PARAMS: tuple[tuple[str, str], ...] = (
+    ("ConnectionName", _S), ("TableOrView", _S), ("Schema", _S), ("IncludeSchema", _B),
+    ("IncludeCatalog", _B), ("TopTable", _I), ("SkipTable", _I), ("Timeout", _I),
+)  # fmt: skip
+
+COLUMN_ROW: tuple[tuple[str, str], ...] = (
+    ("ColumnName", _S), ("DataType", _S), ("IsNullable", _B), ("MaxLength", _I), ("Precision", _I),
+    ("Scale", _I), ("IsPrimaryKey", _B),
+)  # fmt: skip
+
 #: entity set -> (entity type, key, properties)
 ENTITY_SETS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "jobs": ("Job", "JobName", JOB_PROPERTIES),
     "history": ("History", "Id", HISTORY_PROPERTIES),
     "tokens": ("Token", "Name", TOKEN_PROPERTIES),
+    "connections": ("Connection", "Name", CONNECTION_PROPERTIES),
+    "tasks": ("Task", "TaskId", TASK_PROPERTIES),
 }
 
 #: action -> (parameters, output row properties)
@@ -69,6 +104,9 @@ ACTIONS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...
     "cancelJob": ((("JobName", _S), ("JobId", _S)), RESULT_ROW),
     "getJobStatus": ((("JobName", _S), ("JobId", _S), ("PushOnQuery", _B)), RESULT_ROW),
     "getLogs": ((("JobName", _S), ("JobId", _S), ("Days", _I)), LOG_ROW),
+    "testConnection": ((("ConnectionName", _S), ("Timeout", _I)), TEST_CONNECTION_ROW),
+    "getConnectionTables": (TABLES_PARAMS, TABLE_ROW),
+    "getConnectionTableColumns": ((("ConnectionName", _S), ("Table", _S), ("Timeout", _I)), COLUMN_ROW),
 }
 
 

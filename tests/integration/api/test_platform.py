@@ -145,8 +145,9 @@ def test_metadata_lists_entity_sets_and_actions(api_client, token_headers):
     root = ET.fromstring(r.content)
     sets = {e.get("Name") for e in root.iterfind(".//edm:EntitySet", ns)}
     actions = {e.get("Name") for e in root.iterfind(".//edm:ActionImport", ns)}
-    assert {"jobs", "history"} <= sets
+    assert {"jobs", "history", "connections", "tasks"} <= sets
     assert {"executeJob", "executeQuery", "cancelJob", "getJobStatus", "getLogs"} <= actions
+    assert {"testConnection", "getConnectionTables", "getConnectionTableColumns"} <= actions
     as_json = api_client.get(f"{API}/$metadata?$format=json", headers=token_headers("viewer")).json()
     assert as_json["entitySets"]["jobs"]["key"] == "JobName"
 
