@@ -56,8 +56,41 @@ def _job_param(request: Request) -> str | None:
     return None
 
 
-def _rows(principal: Principal, job_key: str | None, *, session: Any) -> list[dict[str, Any]]:
-    return service.visible_rows(principal, job_key, session=session)
+def _filtered_job(node: Any) -> str | None:
+    """The job a ``$filter`` requires (``JobName eq '<name>'``, alone or and-ed): only it is read."""
+    from airflow_sync.api.odata import BoolOp, Compare, Field, Lit
+
+    if isinstance(node, BoolOp) and node.op == "and":
+        return next((name for item in node.items if (name := _filtered_job(item))), None)
+    if isinstance(node, Compare) and node.op == "eq":
+        for a, b in ((node.left, node.right), (node.right, node.left)):
+            if (
+                isinstance(a, Field)
+                and a.name == "JobName"
+                and isinstance(b, Lit)
+                and isinstance(b.value, str)
+            ):
+                return b.value
+    return None
+
+
+def _filtered_rows(principal: Principal, request: Request, query: Any, *, session: Any) -> list[dict]:
+    """Rows for a collection request; a ``$filter`` on a job that does not exist, or that the caller may not
+    read, matches nothing (as in the full list), where ``?JobName=`` answers 404 / 403."""
+    from airflow_sync.exceptions import JobNotFoundError
+
+    explicit = _job_param(request)
+    if explicit is not None:
+        return service.visible_rows(principal, explicit, session=session)
+    only = _filtered_job(query.filter)
+    try:
+        return service.visible_rows(principal, only, session=session)
+    except JobNotFoundError:
+        return []
+    except ApiError as exc:
+        if exc.status == 403:
+            return []
+        raise
 
 
 @router.get(
@@ -70,7 +103,7 @@ async def list_tasks(request: Request, principal: CurrentPrincipal) -> dict[str,
     from airflow_sync.api.odata import apply_odata, filter_rows
 
     query = _odata(request)
-    rows = await run_db(_rows, principal, _job_param(request))
+    rows = await run_db(_filtered_rows, principal, request, query)
     result = envelope(request, SET, apply_odata(rows, query))
     if query.count:
         result["@odata.count"] = len(filter_rows(rows, query))
@@ -91,7 +124,7 @@ async def count_tasks(request: Request, principal: CurrentPrincipal) -> PlainTex
     from airflow_sync.api.odata import filter_rows
 
     query = _odata(request)
-    rows = await run_db(_rows, principal, _job_param(request))
+    rows = await run_db(_filtered_rows, principal, request, query)
     return PlainTextResponse(str(len(filter_rows(rows, query))))
 
 

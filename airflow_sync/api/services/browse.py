@@ -96,7 +96,15 @@ def with_deadline(fn: Callable[[], T], seconds: float, what: str) -> T:
 
 
 def _secrets(url: Any) -> tuple[str, ...]:
-    return tuple(s for s in (url.password,) if s)
+    """The password and every secret-like query value of a URL (``motherduck_token``, ``sslpassword``)."""
+    from airflow_sync.api.services.connstring import is_secret_key
+
+    values = [str(url.password)] if url.password else []
+    for key, value in url.query.items():
+        for v in value if isinstance(value, tuple) else (value,):
+            if v and is_secret_key(key):
+                values.append(str(v))
+    return tuple(values)
 
 
 def open_source(conn_id: str, timeout: int) -> Source:
@@ -115,7 +123,7 @@ def open_source(conn_id: str, timeout: int) -> Source:
         raise BrowseError(
             f"the connection cannot be turned into a database URL ({type(exc).__name__})"
         ) from None
-    secrets = tuple(str(s) for s in _secrets(url))
+    secrets = _secrets(url)
     backend = url.get_backend_name()
     try:
         if backend == "sqlite":

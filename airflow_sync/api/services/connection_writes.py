@@ -107,6 +107,7 @@ def _check_complete(conn: Any, provider: Provider | None) -> None:
 
         problem = generic_problem(conn)
         if problem:
+            problem = connstring.scrub_text(problem, connstring.secret_values(conn, service._extra(conn)))
             raise ApiError(
                 400,
                 "UnsupportedProvider",

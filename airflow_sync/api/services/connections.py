@@ -122,6 +122,7 @@ def usable_kind(conn: Any) -> str | None:
         return None
     problem = generic_problem(conn)
     if problem:
+        problem = connstring.scrub_text(problem, connstring.secret_values(conn, _extra(conn)))
         log.debug("Connection %r (%s) not listed: %s", conn.conn_id, kind, problem)
         return None
     return kind

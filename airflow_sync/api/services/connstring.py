@@ -155,6 +155,13 @@ def scrub_text(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
     return out
 
 
+def secret_values(conn: Any, extra: Mapping[str, Any]) -> list[str]:
+    """The secret values of a connection (password, secret-like extras), for :func:`scrub_text`."""
+    values = [str(conn.password)] if getattr(conn, "password", None) else []
+    values += [str(v) for k, v in extra.items() if is_secret_key(str(k)) and isinstance(v, str | int) and v]
+    return values
+
+
 # ------------------------------------------------------------------------------------------- providers
 
 
@@ -429,7 +436,7 @@ def render_connection(conn: Any, *, provider: Provider | None, extra: Mapping[st
         value = getattr(conn, target, None)
         if value in (None, ""):
             continue
-        pairs.append((wire[target], MASK if target == "password" else str(value)))
+        pairs.append((wire[target], MASK if target == "password" else scrub_text(str(value))))
     known = set(provider.extras) if provider else set()
     for name in provider.extras if provider else ():
         if extra.get(name) not in (None, ""):

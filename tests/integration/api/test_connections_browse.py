@@ -4,6 +4,7 @@ PostgreSQL, MariaDB and SQLite databases behind real Airflow connections (metada
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 
@@ -251,7 +252,8 @@ def test_form_bodies_and_case_insensitive_names(api_client, admin, lite_conn):
 # -------------------------------------------------------------------------------------------- failures
 
 
-def test_unreachable_server_is_a_400_without_secrets(api_client, admin, airflow_home):
+def test_unreachable_server_is_a_400_without_secrets(api_client, admin, airflow_home, caplog):
+    caplog.set_level(logging.DEBUG)
     down = unique("as_conn_down")
     store_connection(down, "postgres", host="127.0.0.1", port=_free_port(), login="u", password=PG_PASSWORD)
     r = api_client.post(
@@ -266,6 +268,7 @@ def test_unreachable_server_is_a_400_without_secrets(api_client, admin, airflow_
     r = api_client.post(f"{API}/getConnectionTables", json={"ConnectionName": gone}, headers=admin)
     assert r.status_code == 400 and "does not exist" in r.json()["error"]["message"]
     assert not os.path.exists(path)  # browsing never creates a SQLite file
+    assert PG_PASSWORD not in caplog.text
 
 
 # ------------------------------------------------------------------------------------------------ test
@@ -283,7 +286,8 @@ def test_test_connection_records_state(api_client, admin, token_headers, pg_conn
         assert (entity["ConnectionState"], entity["LastTested"]) == ("Tested", row["LastTested"])
 
 
-def test_failed_test_is_recorded_and_bounded_by_the_timeout(api_client, admin):
+def test_failed_test_is_recorded_and_bounded_by_the_timeout(api_client, admin, caplog):
+    caplog.set_level(logging.DEBUG)
     down = unique("as_conn_down")
     store_connection(
         down, "mysql", host="127.0.0.1", port=_free_port(), login="root", password="my-secret-pw"
@@ -294,3 +298,4 @@ def test_failed_test_is_recorded_and_bounded_by_the_timeout(api_client, admin):
     assert float(row["Seconds"]) < 4 and "my-secret-pw" not in r.text
     entity = api_client.get(f"{API}/connections('{down}')", headers=admin).json()
     assert entity["ConnectionState"] == "Failed"
+    assert "testConnection" in caplog.text and "my-secret-pw" not in caplog.text

@@ -130,6 +130,8 @@ def test_lookups_odata_and_count(api_client, admin, token_headers):
     assert r.json()["value"] == [{"Index": "2", "Table": "customers"}, {"Index": "1", "Table": "orders"}]
     assert r.json()["@odata.count"] == 2
     assert api_client.get(f"{API}/tasks/$count", params={"JobName": job}, headers=viewer).text == "2"
+    none = api_client.get(f"{API}/tasks", params={"$filter": "JobName eq 'no_such_job'"}, headers=viewer)
+    assert none.status_code == 200 and none.json()["value"] == []
     assert api_client.get(f"{API}/tasks", params={"JobName": job}, headers=viewer).json()["value"] == tasks
     missing = api_client.get(f"{API}/tasks('no_such_job')", headers=viewer)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "JobNotFound"

@@ -37,3 +37,13 @@ def test_deadline_abandons_a_call_that_does_not_return():
         with_deadline(release.wait, 0.2, "the database")
     release.set()
     assert info.value.timeout and "0.2 s" in info.value.message
+
+
+def test_secrets_of_a_url_include_secret_query_values():
+    from sqlalchemy.engine import make_url
+
+    from airflow_sync.api.services.browse import _secrets
+
+    url = make_url("duckdb:///md:db?motherduck_token=tok-1234&sslpassword=pw-999&region=eu")
+    assert set(_secrets(url)) == {"tok-1234", "pw-999"}
+    assert _secrets(make_url("postgresql://u:pass-1@h/db")) == ("pass-1",)
