@@ -299,3 +299,35 @@ def test_failed_test_is_recorded_and_bounded_by_the_timeout(api_client, admin, c
     entity = api_client.get(f"{API}/connections('{down}')", headers=admin).json()
     assert entity["ConnectionState"] == "Failed"
     assert "testConnection" in caplog.text and "my-secret-pw" not in caplog.text
+
+
+def test_secrets_file_connections_are_listed_read_only(
+    api_client, admin, airflow_home, monkeypatch, lite_conn
+):
+    """A local secrets file (LocalFilesystemBackend) can be listed: its connections show, masked, read-only."""
+    from airflow.secrets.environment_variables import EnvironmentVariablesBackend
+    from airflow.secrets.local_filesystem import LocalFilesystemBackend
+    from airflow.secrets.metastore import MetastoreBackend
+
+    name = unique("as_file_conn")
+    path = os.path.join(airflow_home, f"{name}.json")
+    with open(path, "w") as f:
+        json.dump({name: {"conn_type": "postgres", "host": "db.example", "password": "file-secret-pw"}}, f)
+    backends = [
+        EnvironmentVariablesBackend(),
+        LocalFilesystemBackend(connections_file_path=path),
+        MetastoreBackend(),
+    ]
+    monkeypatch.setattr("airflow.configuration.ensure_secrets_loaded", lambda *a, **k: backends)
+
+    r = api_client.get(f"{API}/connections", headers=admin)
+    by_name = {row["Name"]: row for row in rows(r)}
+    assert "file-secret-pw" not in r.text
+    row = by_name[name]
+    assert (row["Origin"], row["CanUpdate"], row["ProviderName"]) == ("secrets file", "False", "PostgreSQL")
+    assert row["ConnectionString"] == "Server=db.example;Password=********"
+    assert by_name[lite_conn]["Origin"] == "metastore"  # the DB's own still come through
+    one = api_client.get(f"{API}/connections('{name}')", headers=admin)
+    assert one.status_code == 200 and one.json()["Origin"] == "secrets file"
+    r = api_client.delete(f"{API}/connections('{name}')", headers=admin)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "ConnectionReadOnly"
