@@ -304,7 +304,7 @@ def test_failed_test_is_recorded_and_bounded_by_the_timeout(api_client, admin, c
 def test_secrets_file_connections_are_listed_read_only(
     api_client, admin, airflow_home, monkeypatch, lite_conn
 ):
-    """A local secrets file (LocalFilesystemBackend) can be listed: its connections show, masked, read-only."""
+    """A local secrets file (LocalFilesystemBackend) is listable: its connections show, masked, read-only."""
     from airflow.secrets.environment_variables import EnvironmentVariablesBackend
     from airflow.secrets.local_filesystem import LocalFilesystemBackend
     from airflow.secrets.metastore import MetastoreBackend
