@@ -73,6 +73,9 @@ bench: $(STAMP)
 	@# that works with this OpenSSL).
 	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps apache-airflow-providers-mysql aiomysql
 	$(BIN)/uv pip install --python $(BIN)/python -q apache-airflow-providers-sqlite mysql-connector-python==9.7.0
+	@# sling and dlt get a virtualenv of their own (.venv-peers): their dependencies must not move the project's
+	test -x .venv-peers/bin/python || $(BIN)/uv venv -q -p $(BIN)/python .venv-peers
+	$(BIN)/uv pip install --python .venv-peers/bin/python -q sling-linux-amd64==1.4.11 "dlt[postgres,sqlalchemy,sql_database]==1.31.0" connectorx==0.4.6 pyarrow pymysql psycopg2-binary
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench $(BENCH_ARGS)
 
 cluster: $(STAMP)
@@ -85,4 +88,4 @@ cluster-stop:
 	$(BIN)/python scripts/cluster.py stop
 
 clean:
-	rm -rf $(VENV) .demo .cluster build *.egg-info ui/node_modules .artifacts
+	rm -rf $(VENV) .venv-peers .demo .cluster build *.egg-info ui/node_modules .artifacts

@@ -56,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run GenericTransfer and (PG->PG) the psql pipe (default on; --no-peers skips)",
     )
     p.add_argument(
+        "--peer-set",
+        default="generic_transfer,sling,dlt_connectorx,dlt_default",
+        help="comma list of the peers to run (default all: generic_transfer, sling, dlt_connectorx, "
+        "dlt_default); the psql pipe always runs on PG->PG with --peers",
+    )
+    p.add_argument(
+        "--limits",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="measure each engine's fastest read and write alone (default on)",
+    )
+    p.add_argument(
         "--peer-rows",
         type=int,
         default=None,
@@ -98,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         rows=rows,
         pairs=pairs,
         peers=args.peers,
+        peer_set=tuple(p.strip() for p in args.peer_set.split(",") if p.strip()),
+        limits=args.limits,
         peer_rows=args.peer_rows,
         memory_pairs=memory_pairs,
         gt_commit_every=args.gt_commit_every,

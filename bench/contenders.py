@@ -33,6 +33,8 @@ class Result:
     wall_seconds: float = 0.0
     summary: dict[str, Any] | None = None
     extrapolated_from: int | None = None
+    #: the time of a run that finished but whose result did not verify (shown, never counted as ok)
+    unverified_seconds: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -50,6 +52,11 @@ class Result:
         return d
 
 
+#: the virtualenv of the peers that must not share the project's (dlt, sling): made by ``make bench``
+PEERS_PYTHON = REPO / ".venv-peers" / "bin" / "python"
+PEER_CONTENDERS = ("sling", "dlt_connectorx", "dlt_default")
+
+
 def run_worker(
     spec: dict[str, Any], env_extra: dict[str, str], timeout: float, log_dir: Path
 ) -> dict[str, Any]:
@@ -62,10 +69,13 @@ def run_worker(
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
     name = f"{spec['query_id']}_{spec['contender']}_{spec['phase']}"
     log_path = log_dir / f"{name}.log"
+    python = str(PEERS_PYTHON) if spec["contender"] in PEER_CONTENDERS else sys.executable
+    if not os.path.exists(python):
+        return {"ok": False, "error": f"{python} is missing: run `make bench` (it creates .venv-peers)"}
     t0 = time.perf_counter()
     with open(log_path, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.worker", json.dumps(spec)],
+            [python, "-m", "bench.worker", json.dumps(spec)],
             stdout=subprocess.PIPE,
             stderr=out,
             cwd=REPO,

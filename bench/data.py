@@ -234,3 +234,33 @@ def update_changed_rows_directly(ep: Endpoint, table: str, rows: int, when: date
         return int(cur.rowcount), time.perf_counter() - t0
     finally:
         conn.close()
+
+
+def drop_table(ep: Endpoint, table: str) -> None:
+    conn = ep.connect()
+    try:
+        conn.cursor().execute(f"DROP TABLE IF EXISTS {table}")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def dump_for_bulk_load(ep: Endpoint, table: str, path: str) -> None:
+    """Write ``table`` to ``path`` in the engine's bulk-load input format (for the write limits, untimed):
+    PostgreSQL binary COPY, MariaDB tab-separated text (``\\N`` for NULL, booleans as 0/1)."""
+    import subprocess
+
+    from bench.endpoints import MY_HOST, MY_PORT, MY_USER, PG_HOST, PG_PORT, PG_USER
+
+    cols = ", ".join(COLUMNS)
+    if ep.kind == "postgres":
+        copy = f"\\copy (SELECT {cols} FROM {table}) TO '{path}' (FORMAT binary)"
+        cmd = ["psql", "-X", "-q", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", ep.database]
+        subprocess.run([*cmd, "-v", "ON_ERROR_STOP=1", "-c", copy], check=True)
+        return
+    # the bench's values hold no tab, newline or backslash: no escaping needed
+    fields = ", ".join(f"IFNULL(CAST({c} AS CHAR), '\\\\N')" for c in COLUMNS)
+    sql = f"SELECT CONCAT_WS(CHAR(9), {fields}) FROM {table}"
+    cmd = ["mariadb", "-h", MY_HOST, "-P", str(MY_PORT), "-u", MY_USER, "--batch", "--raw", "--quick"]
+    with open(path, "wb") as out:
+        subprocess.run([*cmd, "--skip-column-names", "-e", sql, ep.database], check=True, stdout=out)

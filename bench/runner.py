@@ -12,7 +12,18 @@ from typing import Any
 
 from bench import data
 from bench.contenders import Result, run_worker
-from bench.endpoints import PG_HOST, PG_PORT, PG_USER, SHORT, Endpoint, Kind, Workspace
+from bench.endpoints import (
+    MY_HOST,
+    MY_PORT,
+    MY_USER,
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    SHORT,
+    Endpoint,
+    Kind,
+    Workspace,
+)
 from bench.verify import Checksum, checksum, verify
 
 SRC_TABLE = "bench_rows"
@@ -27,6 +38,9 @@ class Options:
     rows: int
     pairs: list[tuple[Kind, Kind]]
     peers: bool = True
+    #: which peers run beside airflow_sync when ``peers`` (see ``--peer-set``)
+    peer_set: tuple[str, ...] = ("generic_transfer", "sling", "dlt_connectorx", "dlt_default")
+    limits: bool = True
     peer_rows: int | None = None
     memory_pairs: list[tuple[Kind, Kind]] = field(default_factory=list)
     gt_commit_every: int = 1000
@@ -95,6 +109,8 @@ class Bench:
         env_extra: dict[str, str] | None = None,
         rows: int | None = None,
         max_id: int | None = None,
+        verify_table: str | None = None,
+        pair_label: str | None = None,
     ) -> Result:
         s, d = pair
         spec = {
@@ -111,7 +127,9 @@ class Bench:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             **(env_extra or {}),
         }
-        res = Result(pair_name(pair), contender, phase, rows if rows is not None else expected.rows)
+        res = Result(
+            pair_label or pair_name(pair), contender, phase, rows if rows is not None else expected.rows
+        )
         out = run_worker(spec, env, self.opts.timeout, LOG_DIR)
         res.wall_seconds = round(out.get("wall_seconds", 0.0), 2)
         if out.get("maxrss_kb"):
@@ -122,10 +140,19 @@ class Bench:
             res.mode = str(out["summary"].get("mode", ""))
         if not out.get("ok"):
             res.status, res.error = "FAILED", str(out.get("error"))
+        elif contender == "read_limit":
+            got = out.get("rows")
+            problems = [] if got == expected.rows else [f"read {got} rows, the table has {expected.rows}"]
+            if problems:
+                res.status, res.error = "FAILED", problems[0]
+            else:
+                res.seconds = round(float(out["seconds"]), 3)
         else:
-            problems = verify(self.dst[d], dst_table, expected, max_id)
+            ep = self.dst[d]
+            problems = verify(ep, verify_table or dst_table, expected, max_id)
             if problems:
                 res.status, res.error = "FAILED", "wrong result: " + "; ".join(problems)
+                res.unverified_seconds = round(float(out["seconds"]), 3)
             else:
                 res.seconds = round(float(out["seconds"]), 3)
         self.results.append(res)
@@ -155,9 +182,81 @@ class Bench:
             exp = self._expect(s, "full")
             self._run(pair, "airflow_sync", "full", f"from_{SHORT[s]}_as", exp, self._as_spec(pair))
             if self.opts.peers:
-                self._generic_transfer(pair)
+                if "generic_transfer" in self.opts.peer_set:
+                    self._generic_transfer(pair)
+                for peer in ("sling", "dlt_connectorx", "dlt_default"):
+                    if peer in self.opts.peer_set:
+                        self._tool(pair, peer)
                 if pair == ("postgres", "postgres"):
                     self._psql_pipe(pair)
+
+    def _tool(self, pair: tuple[Kind, Kind], contender: str) -> None:
+        """sling or dlt: they create the destination table themselves (dlt in a dataset schema on PG)."""
+        s, d = pair
+        short = {"sling": "sling", "dlt_connectorx": "dltcx", "dlt_default": "dltsa"}[contender]
+        table = f"from_{SHORT[s]}_{short}"
+        dataset = {"postgres": short, "mariadb": self.dst[d].database, "sqlite": "main"}[d]
+        spec = {
+            "src_kind": s,
+            "dst_kind": d,
+            "src_url": self.src[s].url,
+            "dst_url": self.dst[d].url,
+            "src_database": self.src[s].database,
+            "dst_database": self.dst[d].database,
+            "dataset": dataset,
+        }
+        verify_as = f"{dataset}.{table}" if d == "postgres" and contender != "sling" else table
+        self._run(pair, contender, "full", table, self._expect(s, "full"), spec, verify_table=verify_as)
+
+    # ---- limits: each engine's fastest read and write alone -------------------------------------------
+    def _limit_spec(self, ep: Endpoint) -> dict[str, Any]:
+        return {
+            "kind": ep.kind, "database": ep.database, "columns": list(data.COLUMNS),
+            "pg_host": PG_HOST, "pg_port": PG_PORT, "pg_user": PG_USER,
+            "my_host": MY_HOST, "my_port": MY_PORT, "my_user": MY_USER,
+        }  # fmt: skip
+
+    def limits(self) -> None:
+        """The read limit of every source engine and the write limit of every destination engine."""
+        for k in sorted(self.src):
+            spec = {**self._limit_spec(self.src[k]), "table": SRC_TABLE}
+            self._run(
+                (k, k), "read_limit", "limit", "", self._expect(k, "full"), spec, pair_label=f"{k} read"
+            )
+        for k in sorted(self.dst):
+            self._write_limit(k)
+        if ("sqlite", "sqlite") in self.opts.pairs:
+            ep = self.dst["sqlite"]
+            data.create_table(ep, "limit_attach")
+            spec = {
+                **self._limit_spec(ep), "table": "limit_attach", "attach": self.src["sqlite"].database,
+                "src_table": SRC_TABLE,
+            }  # fmt: skip
+            exp = self._expect("sqlite", "full")
+            self._run(("sqlite", "sqlite"), "attach_limit", "limit", "limit_attach", exp, spec,
+                      pair_label="sqlite write")  # fmt: skip
+            data.drop_table(ep, "limit_attach")
+
+    def _write_limit(self, k: Kind) -> None:
+        ep = self.dst[k]
+        spec = {**self._limit_spec(ep), "table": "limit_write"}
+        path = os.path.join(self.ws.tmpdir, f"limit_{k}.data")
+        if k == "sqlite":
+            src = self.src.get("sqlite") or Endpoint("sqlite", os.path.join(self.ws.tmpdir, "limit_src.db"))
+            if "sqlite" not in self.src:
+                data.generate(src, SRC_TABLE, self.opts.rows)
+            spec.update(source=src.database, src_table=SRC_TABLE)
+        else:
+            data.generate(ep, "limit_rows", self.opts.rows)  # server-side, then dumped to a file: not timed
+            data.dump_for_bulk_load(ep, "limit_rows", path)
+            data.drop_table(ep, "limit_rows")
+            spec["file"] = path
+        data.create_table(ep, "limit_write")
+        exp = self._expect(next(iter(sorted(self.src))), "full")
+        self._run((k, k), "write_limit", "limit", "limit_write", exp, spec, pair_label=f"{k} write")
+        data.drop_table(ep, "limit_write")
+        if os.path.exists(path):
+            os.remove(path)
 
     def _generic_transfer(self, pair: tuple[Kind, Kind]) -> None:
         s, d = pair
@@ -265,7 +364,7 @@ class Bench:
     def run(self) -> None:
         """All phases; a phase that breaks (e.g. a service down) is recorded and ends the run."""
         self.load_average.append(os.getloadavg())
-        phases = [self.setup, self.full_loads, self.incremental]
+        phases = [self.setup, *([self.limits] if self.opts.limits else []), self.full_loads, self.incremental]
         if self.opts.memory_pairs:
             phases.append(self.memory)
         try:

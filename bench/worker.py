@@ -136,7 +136,29 @@ def _psql_pipe(spec: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "maxrss_kb": ru_w.ru_maxrss + ru_r.ru_maxrss}
 
 
-CONTENDERS = {"airflow_sync": _airflow_sync, "generic_transfer": _generic_transfer, "psql_pipe": _psql_pipe}
+def _peer(spec: dict[str, Any]) -> dict[str, Any]:
+    from bench import peers
+
+    return peers.run_sling(spec) if spec["contender"] == "sling" else peers.run_dlt(spec)
+
+
+def _limit(spec: dict[str, Any]) -> dict[str, Any]:
+    from bench import limits
+
+    return limits.read_limit(spec) if spec["contender"] == "read_limit" else limits.write_limit(spec)
+
+
+CONTENDERS = {
+    "airflow_sync": _airflow_sync,
+    "generic_transfer": _generic_transfer,
+    "psql_pipe": _psql_pipe,
+    "sling": _peer,
+    "dlt_connectorx": _peer,
+    "dlt_default": _peer,
+    "read_limit": _limit,
+    "write_limit": _limit,
+    "attach_limit": _limit,
+}
 
 
 def main() -> int:
