@@ -76,9 +76,29 @@ REACT_APPS: list[dict[str, Any]] = [
 ]
 
 
+class _LazyRootMiddlewares:
+    """Class-level descriptor: the root middleware that routes ``/api.rsc`` paths a mount cannot match to
+    the API app (:class:`airflow_sync.api.app.PrefixCatchMiddleware`), where the API is served."""
+
+    def __get__(self, obj: Any, objtype: Any = None) -> list[dict[str, Any]]:
+        if not serves_api():
+            return []
+        from airflow_sync.api.app import PrefixCatchMiddleware
+
+        return [
+            {
+                "middleware": PrefixCatchMiddleware,
+                "args": [],
+                "kwargs": {"prefix": URL_PREFIX},
+                "name": "airflow_sync /api.rsc error envelope for unmatched paths",
+            }
+        ]
+
+
 class AirflowSyncPlugin(AirflowPlugin):
     """airflow_sync's plugin: the ``/api.rsc`` FastAPI app (api-server only) and the Sync Jobs page."""
 
     name = "airflow_sync"
     fastapi_apps = _LazyFastAPIApps()  # type: ignore[assignment]
     react_apps = REACT_APPS
+    fastapi_root_middlewares = _LazyRootMiddlewares()  # type: ignore[assignment]

@@ -37,6 +37,11 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
         "How many query tasks of one job run at once; 1 keeps CData's sequential order.",
     ),
     "max_body_bytes": ("integer", "1048576", "Largest request body the API accepts (413 above it)."),
+    "max_queries_per_job": (
+        "integer",
+        "500",
+        "Most queries (Query#N, one Airflow task each) a job may have; more are refused when it is saved.",
+    ),
     "owner": ("string", "airflow_sync", "Owner shown on generated DAGs."),
     "email_from": (
         "string",
@@ -107,6 +112,7 @@ class Settings:
     strict_mode: bool
     default_parallelism: int
     max_body_bytes: int
+    max_queries_per_job: int
     owner: str
     email_from: str
     smtp_conn_id: str
@@ -125,6 +131,7 @@ def load() -> Settings:
         strict_mode=get_bool("strict_mode"),
         default_parallelism=get_int("default_parallelism"),
         max_body_bytes=get_int("max_body_bytes"),
+        max_queries_per_job=get_int("max_queries_per_job"),
         owner=get_str("owner"),
         email_from=get_str("email_from"),
         smtp_conn_id=get_str("smtp_conn_id"),

@@ -49,7 +49,11 @@ DESCRIPTION = (
     "CData Sync V1-compatible Job Management API served by the airflow_sync provider on Airflow's "
     "api-server. Authenticate with an Airflow JWT (`Authorization: Bearer`, from `POST /auth/token`) or "
     "an API token (`x-cdata-authtoken` header, or HTTP Basic with the token as the password). Errors "
-    'are `{"error": {"code", "message"}}`.'
+    'are `{"error": {"code", "message", "target"?, "position"?, "details"?}}`: `target` names the field '
+    "(`Query#2`, `ScheduledCron`, `$filter`), `position` the 0-based character offset of a parse error, "
+    "`details` every problem when there were several. Request scalars may be JSON values or CData's "
+    'strings (`"True"`, `"500"`); responses send every scalar as a string. Field names in bodies are '
+    "matched case-insensitively."
 )
 
 
@@ -130,6 +134,7 @@ def create_api_app() -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     app.state.included_routers = _include_routers(app)
@@ -138,18 +143,32 @@ def create_api_app() -> FastAPI:
     return app
 
 
+def operation_id(route: APIRoute) -> str:
+    """The operationId of a route: its endpoint function's name in camelCase (``list_jobs`` -> ``listJobs``).
+
+    Stable and readable, because the UI's TypeScript client is generated from them: renaming an endpoint
+    function renames a client method.
+    """
+    head, *rest = route.name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
 def _openapi_factory(app: FastAPI):
-    """OpenAPI document with the three ways to authenticate declared as security schemes."""
+    """OpenAPI document: the routes, the named schemas of :mod:`airflow_sync.api.models`, and the three
+    ways to authenticate as security schemes."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         from fastapi.openapi.utils import get_openapi
 
+        from airflow_sync.api.models import SCHEMAS
+
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = schema.setdefault("components", {})
+        components.setdefault("schemas", {}).update(SCHEMAS)
         components["securitySchemes"] = {
             "AirflowJWT": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             "CDataAuthToken": {"type": "apiKey", "in": "header", "name": "x-cdata-authtoken"},
@@ -160,3 +179,49 @@ def _openapi_factory(app: FastAPI):
         return schema
 
     return openapi
+
+
+class PrefixCatchMiddleware:
+    """A root middleware of Airflow's app: requests under ``/api.rsc`` that its ``Mount`` cannot match reach
+    this API anyway, so they too get the error envelope instead of Airflow's ``{"detail": ...}`` or UI page.
+
+    Starlette's mount pattern is ``^/api\\.rsc/(?P<path>.*)$``: ``.`` stops at a line break, so a key with
+    an encoded newline (``/api.rsc/jobs(J%0A)``) fell through to Airflow's 404; the bare ``/api.rsc`` fell
+    to the UI's catch-all route. Both are handed to the API app with the scope a mount would give it.
+
+    :param app: the next ASGI app
+    :param prefix: the API's mount prefix
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str = "/api.rsc") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    def _escapes_mount(self, route_path: str) -> bool:
+        return route_path == self.prefix or (route_path.startswith(self.prefix + "/") and "\n" in route_path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            from starlette._utils import get_route_path
+
+            if self._escapes_mount(get_route_path(scope)):
+                api = _api_app()
+                if api is not None:
+                    root = scope.get("root_path", "")
+                    child = {
+                        **scope,
+                        "app_root_path": scope.get("app_root_path", root),
+                        "root_path": root + self.prefix,
+                        "path_params": {},
+                    }
+                    await api(child, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def _api_app() -> ASGIApp | None:
+    """The API app the plugin mounted, or None when this process does not serve it."""
+    from airflow_sync.plugin import AirflowSyncPlugin
+
+    apps = AirflowSyncPlugin.fastapi_apps
+    return apps[0]["app"] if apps else None

@@ -1,7 +1,7 @@
 """Who is calling and what they may do (job-api §2).
 
-Credentials are taken in this order, the first one present decides (a wrong one is a 401, we never fall
-through to a weaker credential):
+Credentials are taken in this order, the first one present decides who the caller is; every credential
+the request carries must be valid (a wrong one is a 401, even beside a good one — we never fall through):
 
 1. ``Authorization: Bearer <JWT>`` issued by Airflow (``POST /auth/token``), validated by the configured
    auth manager. A bearer value that is not a JWT (no dots) is tried as an API token, since some HTTP
@@ -195,24 +195,16 @@ async def get_principal(request: Request) -> Principal:
 
 
 async def _authenticate(request: Request) -> Principal:
-    authorization = request.headers.get("authorization", "").strip()
-    scheme, _, value = authorization.partition(" ")
-    scheme = scheme.lower()
-    value = value.strip()
-    if scheme == "bearer" and value:
-        if value.count(".") == 2:
-            return await _principal_from_jwt(value)
-        return await _principal_from_api_token(value, "the Authorization header")
+    """Every credential the request carries must be valid (a wrong one is a 401 even beside a good one);
+    the ``Authorization`` header, when present, names the caller, else ``x-cdata-authtoken``."""
     header_token = request.headers.get("x-cdata-authtoken", "").strip()
+    principal = await _from_authorization(request.headers.get("authorization", "").strip())
+    if principal is not None:
+        if header_token and not (principal.kind == "token" and header_token == _secret_of(request)):
+            await _principal_from_api_token(header_token, "x-cdata-authtoken")  # must be valid too
+        return principal
     if header_token:
         return await _principal_from_api_token(header_token, "x-cdata-authtoken")
-    if scheme == "basic" and value:
-        password = _basic_password(value)
-        if not password:
-            raise unauthorized("HTTP Basic credentials must carry the API token as the password.")
-        return await _principal_from_api_token(password, "the Basic credentials")
-    if authorization and scheme not in ("bearer", "basic"):
-        raise unauthorized(f"Unsupported Authorization scheme {scheme!r}; use Bearer or Basic.")
     url_token = request.query_params.get("@authtoken", "").strip()
     if url_token and settings.get_bool("allow_authtoken_in_url"):
         return await _principal_from_api_token(url_token, "@authtoken")
@@ -253,6 +245,37 @@ def same_origin(request: Request) -> bool:
 def ui_write_allowed(request: Request) -> bool:
     """A cookie-only write is accepted only from the Sync Jobs page: header, same origin."""
     return request.headers.get(UI_HEADER, "").strip() == "1" and same_origin(request)
+
+
+def _secret_of(request: Request) -> str | None:
+    """The API-token secret of the Authorization header (Bearer or Basic password), if it holds one."""
+    scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip().count(".") != 2:
+        return value.strip()
+    if scheme.lower() == "basic":
+        return _basic_password(value)
+    return None
+
+
+async def _from_authorization(authorization: str) -> Principal | None:
+    """The caller named by an ``Authorization`` header (None without one); a wrong one is a 401."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    scheme = scheme.lower()
+    value = value.strip()
+    if scheme == "bearer" and value:
+        if value.count(".") == 2:
+            return await _principal_from_jwt(value)
+        return await _principal_from_api_token(value, "the Authorization header")
+    if scheme == "basic" and value:
+        password = _basic_password(value)
+        if not password:
+            raise unauthorized("HTTP Basic credentials must carry the API token as the password.")
+        return await _principal_from_api_token(password, "the Basic credentials")
+    if scheme in ("bearer", "basic"):
+        raise unauthorized(f"The Authorization header has no {scheme.capitalize()} credentials.")
+    raise unauthorized(f"Unsupported Authorization scheme {scheme!r}; use Bearer or Basic.")
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

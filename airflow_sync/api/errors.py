@@ -59,6 +59,9 @@ class ApiError(Exception):
     :param message: what went wrong and how to fix it; never secrets or row values
     :param target: the request field or parameter the error is about, if any
     :param headers: extra response headers (``WWW-Authenticate`` on 401, ``Allow`` on 405)
+    :param position: 0-based character offset of the problem inside the target's text (query parse errors)
+    :param details: every problem, when there were several (``[{"code", "message", "target"?,
+        "position"?}]``), so a client can show each next to its field
     """
 
     def __init__(
@@ -69,6 +72,8 @@ class ApiError(Exception):
         *,
         target: str | None = None,
         headers: Mapping[str, str] | None = None,
+        position: int | None = None,
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -76,16 +81,29 @@ class ApiError(Exception):
         self.message = message
         self.target = target
         self.headers = dict(headers or {})
+        self.position = position
+        self.details = details
 
     def __repr__(self) -> str:
         return f"ApiError({self.status}, {self.code!r}, {self.message!r})"
 
 
-def error_body(code: str, message: str, target: str | None = None) -> dict[str, Any]:
-    """The envelope ``{"error": {"code", "message"[, "target"]}}``."""
+def error_body(
+    code: str,
+    message: str,
+    target: str | None = None,
+    *,
+    position: int | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The envelope ``{"error": {"code", "message"[, "target"][, "position"][, "details"]}}``."""
     err: dict[str, Any] = {"code": code, "message": message}
     if target:
         err["target"] = target
+    if position is not None:
+        err["position"] = position
+    if details:
+        err["details"] = details
     return {"error": err}
 
 
@@ -96,9 +114,15 @@ def error_response(
     *,
     target: str | None = None,
     headers: Mapping[str, str] | None = None,
+    position: int | None = None,
+    details: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
     """A JSON response carrying the error envelope."""
-    return JSONResponse(error_body(code, message, target), status_code=status, headers=dict(headers or {}))
+    return JSONResponse(
+        error_body(code, message, target, position=position, details=details),
+        status_code=status,
+        headers=dict(headers or {}),
+    )
 
 
 def status_for(error: exc.AirflowSyncError) -> int:
@@ -115,14 +139,47 @@ def status_for(error: exc.AirflowSyncError) -> int:
     return 400
 
 
+#: problems named in the summary ``message``; ``details`` always lists all of them
+MESSAGE_PROBLEMS = 10
+
+
+def _detail(error: exc.AirflowSyncError) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": error.code, "message": getattr(error, "message", None) or str(error)}
+    field = getattr(error, "field", None)
+    if field:
+        out["target"] = field
+    position = getattr(error, "position", None)
+    if isinstance(position, int):
+        out["position"] = position
+    return out
+
+
 def from_domain(error: exc.AirflowSyncError) -> ApiError:
-    """Translate a domain error into an :class:`ApiError` (status, code, message, field)."""
+    """Translate a domain error into an :class:`ApiError` (status, code, message, field, position, and
+    ``details`` when a job body had several problems)."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     field = getattr(error, "field", None)
+    details = None
+    causes = getattr(error, "causes", None)
+    first: Any = error
+    if isinstance(error, exc.JobValidationErrors):
+        first = causes[0] if causes else error
+        details = [_detail(c) for c in error.causes] if len(error.causes) > 1 else None
+        if len(error.causes) > MESSAGE_PROBLEMS:
+            shown = " | ".join(f"{i}) {c.message}" for i, c in enumerate(error.causes[:MESSAGE_PROBLEMS], 1))
+            message = f"{len(error.causes)} problems: {shown} | ... (error.details lists all)"
     if field and field not in message:
         # the spec promises a 400 that names the field, also for messages written without it
         message = f"{field}: {message}"
-    return ApiError(status_for(error), error.code, message, target=field)
+    position = getattr(first, "position", None)
+    return ApiError(
+        status_for(error),
+        error.code,
+        message,
+        target=field,
+        position=position if isinstance(position, int) else None,
+        details=details,
+    )
 
 
 def _field_of(loc: Sequence[Any]) -> str | None:
@@ -148,7 +205,15 @@ def from_validation(error: RequestValidationError) -> ApiError:
 
 async def _api_error_handler(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    return error_response(error.status, error.code, error.message, target=error.target, headers=error.headers)
+    return error_response(
+        error.status,
+        error.code,
+        error.message,
+        target=error.target,
+        headers=error.headers,
+        position=error.position,
+        details=error.details,
+    )
 
 
 async def _domain_error_handler(request: Request, error: Exception) -> JSONResponse:
@@ -161,20 +226,37 @@ async def _validation_handler(request: Request, error: Exception) -> JSONRespons
     return await _api_error_handler(request, from_validation(error))
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this app serves at the request's path (what ``Allow`` must list).
+
+    Starlette's own 405 names the methods of the first route that matched the path only; ``jobs('X')`` has
+    a GET, a PUT and a DELETE route.
+    """
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 async def _http_exception_handler(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     status = error.status_code
     detail = error.detail
+    headers = dict(error.headers or {})
     if status == 404 and detail == "Not Found":
         message = f"No resource at {request.url.path}. See GET $metadata for the entity sets and actions."
     elif status == 405:
-        allow = (error.headers or {}).get("Allow") or (error.headers or {}).get("allow")
-        message = f"{request.method} is not allowed on {request.url.path}" + (
-            f"; allowed: {allow}." if allow else "."
-        )
+        allow = ", ".join(allowed_methods(request))
+        headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+        headers["Allow"] = allow
+        message = f"{request.method} is not allowed on {request.url.path}; allowed: {allow}."
     else:
         message = detail if isinstance(detail, str) else str(detail)
-    return error_response(status, STATUS_CODES.get(status, "Error"), message, headers=error.headers)
+    return error_response(status, STATUS_CODES.get(status, "Error"), message, headers=headers)
 
 
 class CatchAllMiddleware:

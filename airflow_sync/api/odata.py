@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from airflow_sync.api.errors import ApiError
+from airflow_sync.jobs import scalars
 
 FieldType = str  # "string" | "int" | "number" | "bool" | "datetime"
 TYPES = ("string", "int", "number", "bool", "datetime")
@@ -45,7 +46,12 @@ KEYWORDS = {"and", "or", "not", *COMPARE_OPS, "true", "false", "null"}
 BOOL_FUNCS = {"contains": 2, "startswith": 2, "endswith": 2}
 VALUE_FUNCS = {"tolower": 1, "toupper": 1, "trim": 1, "length": 1}
 MAX_DEPTH = 50
-MAX_FILTER_CHARS = 8000
+# A request's head must fit uvicorn's 16 KiB (h11): 800 characters are at most 9.6 KB percent-encoded (4-byte
+# UTF-8), leaving room for $select/$orderby and the headers; a longer filter would be refused as a bare 400.
+MAX_FILTER_CHARS = 800
+MAX_NUMBER_CHARS = 100
+MAX_SELECT = 40
+MAX_ORDERBY = 10
 
 
 # ---------------------------------------------------------------- AST
@@ -153,6 +159,8 @@ def _tokenize(text: str, param: str) -> list[_Tok]:
                 raise _bad(param, f"invalid date/time {literal!r}", pos)
             kind = "dt"
         elif kind == "num":
+            if len(raw) > MAX_NUMBER_CHARS:  # int() of 5,000 digits raises (and would be slow)
+                raise _bad(param, f"number literal longer than {MAX_NUMBER_CHARS} characters", pos)
             value = float(raw) if any(c in raw for c in ".eE") else int(raw)
         elif kind == "ident" and raw.lower() in KEYWORDS:
             kind = raw.lower()
@@ -275,14 +283,18 @@ def _resolver(schema: Mapping[str, FieldType] | None, param: str) -> Callable[[s
     return resolve
 
 
+#: largest $top / $skip
+PAGE_MAX = 999_999_999
+
+
 def _non_negative(params: Mapping[str, str], name: str) -> int | None:
     raw = params.get(name)
-    if raw is None or raw.strip() == "":
+    if raw is None:
         return None
-    text = raw.strip()
-    if not re.fullmatch(r"\+?\d{1,9}", text):
-        raise _bad(name, f"must be a non-negative integer, got {raw!r}")
-    return int(text)
+    value = scalars.parse_int(raw, 0, PAGE_MAX)
+    if value is None:
+        raise _bad(name, f"must be a whole number from 0 to {PAGE_MAX}, got {raw[:40]!r}")
+    return value
 
 
 def parse_odata(params: Mapping[str, str], *, schema: Mapping[str, FieldType] | None = None) -> ODataQuery:
@@ -308,18 +320,22 @@ def parse_odata(params: Mapping[str, str], *, schema: Mapping[str, FieldType] | 
         names = [n.strip() for n in opts["$select"].split(",")]
         if any(not n for n in names):
             raise _bad("$select", "empty field name in the list")
+        if len(names) > MAX_SELECT:
+            raise _bad("$select", f"more than {MAX_SELECT} fields")
         select = tuple(dict.fromkeys(resolve(n, None) for n in names))
     orderby: list[tuple[str, bool]] = []
     if opts.get("$orderby", "").strip():
         resolve = _resolver(schema, "$orderby")
+        if opts["$orderby"].count(",") >= MAX_ORDERBY:
+            raise _bad("$orderby", f"more than {MAX_ORDERBY} sort keys")
         for part in opts["$orderby"].split(","):
             words = part.split()
             if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
                 raise _bad("$orderby", f"expected 'Field [asc|desc]', got {part.strip()!r}")
             orderby.append((resolve(words[0], None), len(words) == 2 and words[1].lower() == "desc"))
-    count_raw = opts.get("$count", "").strip().lower()
-    if count_raw not in ("", "true", "false"):
-        raise _bad("$count", f"must be true or false, got {opts['$count']!r}")
+    count_raw = opts.get("$count", "false").strip(scalars.WS).lower()
+    if count_raw not in ("true", "false"):
+        raise _bad("$count", f"must be true or false, got {opts['$count'][:40]!r}")
     return ODataQuery(
         filter=flt,
         select=select,
@@ -491,3 +507,73 @@ def apply_odata(
     if q.select is not None:
         result = [{k: r.get(k) for k in q.select} for r in result]
     return result
+
+
+# ---------------------------------------------------------------- OpenAPI
+
+
+def odata_parameters(fields: Iterable[str], *, count: bool = True) -> list[dict[str, Any]]:
+    """The OpenAPI ``parameters`` of a collection route's OData options, as :func:`parse_odata` enforces
+    them (``$select``/``$orderby`` name fields of ``fields``; ``$filter`` is a string the parser checks).
+
+    :param fields: the entity's field names
+    :param count: whether ``$count=true`` (``@odata.count`` in the envelope) is offered
+    """
+    names = list(fields)
+    order_items = [f"{n}{suffix}" for n in names for suffix in ("", " asc", " desc")]
+    params: list[dict[str, Any]] = [
+        {
+            "name": "$filter",
+            "in": "query",
+            "required": False,
+            "description": "OData filter: eq ne gt ge lt le, and or not, ( ), contains/startswith/endswith, "
+            "tolower/toupper/trim/length; 'text' literals, numbers, true/false/null, dates (2024-01-31, "
+            "2024-01-31T08:00:00Z). A 400 gives the position of a syntax error.",
+            "schema": {"type": "string", "maxLength": MAX_FILTER_CHARS},
+        },
+        {
+            "name": "$select",
+            "in": "query",
+            "required": False,
+            "description": "fields to return (comma-separated)",
+            "style": "form",
+            "explode": False,
+            "schema": {"type": "array", "maxItems": MAX_SELECT, "items": {"type": "string", "enum": names}},
+        },
+        {
+            "name": "$orderby",
+            "in": "query",
+            "required": False,
+            "description": "sort keys, each 'Field [asc|desc]' (comma-separated)",
+            "style": "form",
+            "explode": False,
+            "schema": {
+                "type": "array",
+                "maxItems": MAX_ORDERBY,
+                "items": {"type": "string", "enum": order_items},
+            },
+        },
+        {
+            "name": "$top",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0, "maximum": PAGE_MAX},
+        },
+        {
+            "name": "$skip",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0, "maximum": PAGE_MAX},
+        },
+    ]
+    if count:
+        params.append(
+            {
+                "name": "$count",
+                "in": "query",
+                "required": False,
+                "description": "true: the envelope carries @odata.count (rows matching $filter)",
+                "schema": {"type": "boolean"},
+            }
+        )
+    return params

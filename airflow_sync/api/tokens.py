@@ -109,7 +109,7 @@ def _record(row: Any) -> TokenRecord:
 
 def validate_role(role: str, *, field: str = "role") -> str:
     """The canonical role name (case-insensitive input), or :class:`JobValidationError` naming ``field``."""
-    canonical = (role or "").strip().lower()
+    canonical = (role or "").strip(" \t\r\n").lower()
     if canonical not in ROLES:
         raise JobValidationError(f"{field} must be one of {', '.join(ROLES)}; got {role!r}.", field=field)
     return canonical
@@ -117,8 +117,8 @@ def validate_role(role: str, *, field: str = "role") -> str:
 
 def validate_name(name: str, *, field: str = "name") -> str:
     """A token name: 1-100 chars of letters, digits, ``_.@-``; else :class:`JobValidationError`."""
-    name = (name or "").strip()
-    if not NAME_RE.match(name):
+    name = (name or "").strip(" \t\r\n")
+    if not NAME_RE.fullmatch(name):
         raise JobValidationError(
             f"{field} must be 1-100 characters of letters, digits, '_', '.', '@' or '-' "
             f"(not starting with a punctuation mark).",

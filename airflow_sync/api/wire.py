@@ -8,7 +8,6 @@ JSON types or as strings (``"True"``, ``"500"``). These helpers normalise all of
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,6 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from airflow_sync import settings
 from airflow_sync.api.errors import ApiError
+from airflow_sync.jobs import scalars
 
 #: entity sets whose collection context is ``$metadata#<set>``; anything else is an action
 ENTITY_SETS: tuple[str, ...] = ("jobs", "history", "tokens", "connections", "tasks")
@@ -91,8 +91,12 @@ async def read_body(request: Request) -> dict[str, Any]:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ApiError(400, "InvalidBody", "The form body is not UTF-8.", target="body") from None
-        # last value wins for a repeated name, as most form parsers do
-        body = dict(parse_qsl(text, keep_blank_values=True))
+        pairs = parse_qsl(text, keep_blank_values=True)
+        body = dict(pairs)
+        if len(body) != len(pairs):  # a repeated name is ambiguous: refuse rather than pick one
+            seen: set[str] = set()
+            repeated = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+            raise ApiError(400, "InvalidBody", f"{repeated} is given more than once.", target=repeated)
     elif content_type == "multipart/form-data":
         form = await _multipart(request, raw)
         body = form
@@ -146,31 +150,33 @@ def _json_reason(error: Exception) -> str:
     return "not UTF-8 text"
 
 
+def _absent(value: Any) -> bool:
+    # only a missing key or JSON null: blank text is not a value the schema allows
+    return value is None
+
+
 def to_bool(value: Any, *, field: str, default: bool | None = None) -> bool:
-    """A CData boolean: ``true``/``"True"``/``"true"``/``"1"``/``1`` and their false forms.
+    """A CData boolean: ``true``/``"True"``/``"yes"``/``"1"``/``1`` and their false forms, any case
+    (exactly what :func:`airflow_sync.jobs.scalars.bool_schema` documents).
 
     :param value: the raw value from the body or query string
     :param field: the wire name, used in the 400 message
-    :param default: returned for ``None`` / ``""`` (absent); without it an absent value is a 400
+    :param default: returned for ``None`` (absent or null); without it an absent value is a 400
     :raises ApiError: 400 naming ``field``
     """
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if _absent(value):
         if default is not None:
             return default
         raise ApiError(400, "InvalidParameter", f"{field} is required (true or false).", target=field)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-    raise ApiError(
-        400, "InvalidParameter", f"{field} must be true or false, got {_show(value)}.", target=field
-    )
+    result = scalars.parse_bool(value)
+    if result is None:
+        raise ApiError(
+            400,
+            "InvalidParameter",
+            f"{field} must be true or false (or yes/no, 1/0), got {_show(value)}.",
+            target=field,
+        )
+    return result
 
 
 def to_int(
@@ -178,48 +184,31 @@ def to_int(
     *,
     field: str,
     default: int | None = None,
-    minimum: int | None = None,
-    maximum: int | None = None,
+    minimum: int = 0,
+    maximum: int = scalars.INT_MAX,
 ) -> int:
-    """A CData integer: ``500`` or ``"500"`` (surrounding spaces allowed; ``500.0`` accepted).
+    """A CData integer in ``minimum..maximum``: ``500`` or ``"500"`` (digits, whitespace around allowed),
+    exactly what :func:`airflow_sync.jobs.scalars.int_schema` documents.
 
     :param value: the raw value from the body or query string
     :param field: the wire name, used in the 400 message
-    :param default: returned for ``None`` / ``""`` (absent); without it an absent value is a 400
-    :param minimum: smallest accepted value (inclusive), if any
-    :param maximum: largest accepted value (inclusive), if any
+    :param default: returned for ``None`` (absent or null); without it an absent value is a 400
+    :param minimum: smallest accepted value (inclusive, >= 0)
+    :param maximum: largest accepted value (inclusive)
     :raises ApiError: 400 naming ``field``
     """
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if _absent(value):
         if default is not None:
             return default
         raise ApiError(400, "InvalidParameter", f"{field} is required (an integer).", target=field)
-    result: int | None = None
-    if isinstance(value, bool):
-        result = None  # True is not 1 on the wire
-    elif isinstance(value, int):
-        result = value
-    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        result = int(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            result = int(text)
-        except ValueError:
-            try:
-                f = float(text)
-            except ValueError:
-                f = math.nan
-            result = int(f) if math.isfinite(f) and f.is_integer() else None
-    problem = None
+    result = scalars.parse_int(value, minimum, maximum)
     if result is None:
-        problem = f"must be an integer, got {_show(value)}"
-    elif minimum is not None and result < minimum:
-        problem = f"must be at least {minimum}, got {result}"
-    elif maximum is not None and result > maximum:
-        problem = f"must be at most {maximum}, got {result}"
-    if problem or result is None:
-        raise ApiError(400, "InvalidParameter", f"{field} {problem}.", target=field)
+        raise ApiError(
+            400,
+            "InvalidParameter",
+            f"{field} must be a whole number from {minimum} to {maximum}, got {_show(value)}.",
+            target=field,
+        )
     return result
 
 
@@ -273,6 +262,15 @@ def entity(request: Request, set_name: str, row: dict[str, Any]) -> dict[str, An
     return {"@odata.context": f"{base_url(request)}/$metadata#{set_name}/$entity", **row}
 
 
+def key_pattern(key_name: str) -> str:
+    """The documented syntax of an entity key (``X``, ``'X'`` with quotes doubled, ``Name='X'``), exactly
+    what :func:`parse_entity_key` accepts."""
+    ws = r"[ \t\r\n]"
+    quoted = r"'(?:[^']|'')+'"
+    named = f"{scalars.case_insensitive(key_name)}{ws}*={ws}*(?:{quoted}|[^' \\t\\r\\n][\\s\\S]*)"
+    return f"^{ws}*(?:{named}|{quoted}|[^'= \\t\\r\\n][^=]*){ws}*$"
+
+
 def parse_entity_key(raw: str, key_name: str) -> str:
     """The key inside ``set(...)``: ``X``, ``'X'`` (``''`` escapes a quote) or ``KeyName='X'``.
 
@@ -282,13 +280,16 @@ def parse_entity_key(raw: str, key_name: str) -> str:
     :param key_name: the entity's key property (``JobName``)
     :raises ApiError: 400 naming ``key_name`` when the key is empty or malformed
     """
-    text = raw.strip()
+    text = raw.strip(scalars.WS)
     prefix, eq, rest = text.partition("=")
-    if eq and prefix.strip().lower() == key_name.lower():
-        text = rest.strip()
+    if eq and prefix.strip(scalars.WS).lower() == key_name.lower():
+        text = rest.strip(scalars.WS)
     elif eq and not text.startswith("'"):
         raise ApiError(
-            400, "InvalidKey", f"Unknown key property {prefix.strip()!r}; use {key_name}.", target=key_name
+            400,
+            "InvalidKey",
+            f"Unknown key property {prefix.strip()[:100]!r}; use {key_name}.",
+            target=key_name,
         )
     if text.startswith("'"):
         if len(text) < 2 or not text.endswith("'"):

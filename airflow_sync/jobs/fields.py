@@ -17,15 +17,18 @@ from datetime import datetime
 from typing import Any
 
 from airflow_sync.exceptions import JobValidationError
+from airflow_sync.jobs import scalars
 
-TRUE_WORDS = frozenset({"true", "1", "yes"})
-FALSE_WORDS = frozenset({"false", "0", "no"})
+TRUE_WORDS = frozenset(scalars.BOOL_WORDS_TRUE)
+FALSE_WORDS = frozenset(scalars.BOOL_WORDS_FALSE)
 INTERVAL_UNITS = ("minutes", "hours", "days", "weeks", "months", "years")
 #: singular spellings people type; stored in the plural form CData uses
 _UNIT_ALIASES = {u[:-1]: u for u in INTERVAL_UNITS}
 
 JOB_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 JOB_NAME_MAX = 100
+#: the JobName as the schema states it (the server trims spaces, tabs and line breaks around it first)
+JOB_NAME_PATTERN = r"^[ \t\r\n]*[A-Za-z0-9_][A-Za-z0-9_.-]*[ \t\r\n]*$"
 # Practical address syntax (RFC 5322 dot-atom local part, DNS-ish domain); "user@localhost" is allowed
 # because local SMTP relays use it. Display names ("Ops <ops@x>") are not accepted: the list is comma-split.
 _EMAIL_RE = re.compile(
@@ -40,7 +43,21 @@ _START_DATE_FORMATS = (
     "%Y-%m-%dT%H:%M:%S",
 )
 _START_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
-INT_MAX = 2**31 - 1
+INT_MAX = scalars.INT_MAX
+
+# Length limits of the text fields (characters, counted as sent). Each is far above real use and low enough
+# that one job cannot bloat its Variable, its DAG or the scheduler: identifiers follow what the databases and
+# Airflow allow (connection ids 250, PostgreSQL/MySQL identifiers 63/64), free text stays on one screen.
+CONN_ID_MAX = 250  # Airflow's connection.conn_id column (ID_LEN)
+CRON_MAX = 100
+EMAIL_LIST_MAX = 2000
+SUBJECT_MAX = 255  # one header line; RFC 5322 allows 998 but mail clients cut far earlier
+PREFIX_MAX = 64  # MySQL's identifier limit (PostgreSQL: 63 bytes); the table name is appended to it
+SCHEMA_NAME_MAX = 64
+START_DATE_MAX = 32
+CACHE_OPTIONS_MAX = 4000
+EVENT_MAX = 65_536  # PreJob / PostJob code: SQL scripts, an HTTP call, CData event XML
+QUERY_MAX = 65_536  # one REPLICATE statement (a SELECT with many columns stays far below)
 
 
 def _shown(value: Any) -> str:
@@ -54,48 +71,77 @@ def _shown(value: Any) -> str:
 
 def to_bool(value: Any, wire: str) -> bool:
     """CData boolean: ``true``/``"True"``/``"1"``/``1``/``"yes"`` and the false forms, case-insensitive."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in TRUE_WORDS:
-            return True
-        if word in FALSE_WORDS:
-            return False
+    result = scalars.parse_bool(value)
+    if result is None:
+        raise JobValidationError(
+            f"{wire} must be a boolean (True/False, 1/0 or yes/no, any case), got {_shown(value)}", field=wire
+        )
+    return result
+
+
+def _to_int(value: Any, wire: str, lo: int = 0, hi: int = INT_MAX) -> int:
+    """CData integer in ``lo..hi``: ``500`` or ``"500"`` (spaces around allowed); other text is rejected.
+
+    The range is part of the parse (see :mod:`airflow_sync.jobs.scalars`): the documented pattern of the
+    text form only matches numbers inside it.
+    """
+    result = scalars.parse_int(value, lo, hi)
+    if result is not None:
+        return result
+    number: Any = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _LOOSE_INT.fullmatch(value):
+        number = int(value.strip(scalars.WS))
+    if number is not None and not lo <= number <= hi:
+        raise JobValidationError(f"{wire} must be between {lo} and {hi}, got {number}", field=wire)
     raise JobValidationError(
-        f"{wire} must be a boolean (True/False, 1/0 or yes/no, any case), got {_shown(value)}", field=wire
+        f"{wire} must be a whole number (digits, no sign or leading zeros), got {_shown(value)}", field=wire
     )
 
 
-def to_int(value: Any, wire: str) -> int:
-    """CData integer: ``500`` or ``"500"`` (spaces around allowed); floats and other text are rejected."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,18}\s*", value):
-        return int(value)
-    raise JobValidationError(f"{wire} must be a whole number, got {_shown(value)}", field=wire)
+_LOOSE_INT = re.compile(r"[ \t\r\n]*[+-]?\d{1,18}[ \t\r\n]*")
+
+
+def int_field(lo: int, hi: int) -> Callable[[Any, str], int]:
+    """A coercer for an integer field with the range ``lo..hi``."""
+
+    def to_int(value: Any, wire: str) -> int:
+        return _to_int(value, wire, lo, hi)
+
+    coerce = to_int
+
+    coerce.int_range = (lo, hi)  # type: ignore[attr-defined]
+    return coerce
 
 
 def to_str(value: Any, wire: str) -> str:
-    """A text field; surrounding whitespace is dropped. Numbers are not silently turned into text."""
+    """A text field; surrounding spaces, tabs and line breaks are dropped. Numbers are not silently turned
+    into text."""
     if isinstance(value, str):
-        return value.strip()
+        return value.strip(scalars.WS)
     raise JobValidationError(f"{wire} must be a string, got {_shown(value)}", field=wire)
 
 
-def to_opt_int(value: Any, wire: str) -> int | None:
-    """An optional integer: ``""`` means not set."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    return to_int(value, wire)
+def opt_int_field(lo: int, hi: int) -> Callable[[Any, str], int | None]:
+    """A coercer for an optional integer field (``""`` or blank text means not set)."""
+
+    def to_opt_int(value: Any, wire: str) -> int | None:
+        if isinstance(value, str) and not value.strip(scalars.WS):
+            return None
+        return _to_int(value, wire, lo, hi)
+
+    coerce = to_opt_int
+
+    coerce.int_range = (lo, hi)  # type: ignore[attr-defined]
+    coerce.optional = True  # type: ignore[attr-defined]
+    return coerce
 
 
 def to_interval_unit(value: Any, wire: str) -> str:
     """``minutes hours days weeks months years``, any case, singular accepted; stored lower-case plural."""
     if isinstance(value, str):
-        word = value.strip().lower()
+        word = value.strip(scalars.WS).lower()
         word = _UNIT_ALIASES.get(word, word)
         if word in INTERVAL_UNITS:
             return word
@@ -105,24 +151,6 @@ def to_interval_unit(value: Any, wire: str) -> str:
 
 
 # --- checks on the coerced value ---------------------------------------------------------------------------
-
-
-def int_range(lo: int | None, hi: int | None) -> Callable[[Any, str], None]:
-    """A check that an int (or None, meaning unset) lies in ``lo..hi``."""
-
-    def check(value: Any, wire: str) -> None:
-        if value is None:
-            return
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            if hi is None:
-                bounds = f"at least {lo}"
-            elif lo is None:
-                bounds = f"at most {hi}"
-            else:
-                bounds = f"between {lo} and {hi}"
-            raise JobValidationError(f"{wire} must be {bounds}, got {value}", field=wire)
-
-    return check
 
 
 def check_job_name(value: str, wire: str) -> None:
@@ -206,6 +234,9 @@ class FieldSpec:
     :param default: value when absent (None when ``required``)
     :param required: must be present on create
     :param checks: extra checks of the coerced value (value, wire) -> None, raising on error
+    :param max_length: text fields: most characters accepted, counted as sent (before trimming)
+    :param description: one line for the OpenAPI document
+    :param pattern: text fields: the pattern a value must match (documented and checked)
     """
 
     wire: str
@@ -214,6 +245,9 @@ class FieldSpec:
     default: Any = None
     required: bool = False
     checks: tuple[Callable[[Any, str], None], ...] = ()
+    max_length: int | None = None
+    description: str = ""
+    pattern: str | None = None
 
     def to_wire(self, value: Any) -> str:
         """CData's string scalar: ``"True"``/``"False"``, ``"1000"``, ``""`` for None."""
@@ -223,45 +257,119 @@ class FieldSpec:
             return "True" if value else "False"
         return str(value)
 
+    def parse(self, raw: Any) -> Any:
+        """The attribute value of a (non-null) wire value: length limit, coercion, then the checks.
+
+        :raises JobValidationError: naming the field
+        """
+        if self.max_length is not None and isinstance(raw, str) and len(raw) > self.max_length:
+            raise JobValidationError(
+                f"{self.wire} is too long: {len(raw)} characters, at most {self.max_length} are allowed",
+                field=self.wire,
+            )
+        value = self.coerce(raw, self.wire)
+        for check in self.checks:
+            check(value, self.wire)
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        """The field's JSON Schema as the server enforces it (null = the default; required: not null)."""
+        nullable = not self.required
+        desc = self.description
+        if self.coerce is to_bool:
+            return scalars.bool_schema(desc, nullable=nullable)
+        int_range_ = getattr(self.coerce, "int_range", None)
+        if int_range_ is not None:
+            lo, hi = int_range_
+            schema = scalars.int_schema(lo, hi, desc, nullable=nullable)
+            if getattr(self.coerce, "optional", False):  # "" = not set
+                schema["anyOf"].insert(2, _BLANK)
+            return schema
+        if self.coerce is to_interval_unit:
+            words = list(INTERVAL_UNITS) + list(_UNIT_ALIASES)
+            return scalars.str_schema(
+                self.max_length or 16, desc, pattern=scalars.words_pattern(words), nullable=nullable
+            )
+        return scalars.str_schema(
+            self.max_length or 0,
+            desc,
+            min_length=1 if self.required else 0,
+            pattern=self.pattern,
+            nullable=nullable,
+        )
+
+
+_BLANK: dict[str, Any] = {"type": "string", "pattern": r"^[ \t\r\n]*$"}
+_CONN = "an Airflow connection id (it must exist and be of a type the engine can replicate)"
 
 #: every settable job field, in CData's documented order (spec/job-api.md §3); Query#N is handled apart
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("JobName", "name", to_str, None, required=True, checks=(check_job_name,)),
-    FieldSpec("Source", "source", to_str, None, required=True, checks=(check_required,)),
-    FieldSpec("Destination", "destination", to_str, None, required=True, checks=(check_required,)),
-    FieldSpec("Scheduled", "scheduled", to_bool, False),
-    FieldSpec("ScheduledCron", "scheduled_cron", to_str, "", checks=(check_cron,)),
-    FieldSpec("NotifyWindowsEvent", "notify_windows_event", to_bool, False),
-    FieldSpec("SendEmailNotification", "send_email_notification", to_bool, False),
-    FieldSpec("NotifyEmailTo", "notify_email_to", to_str, "", checks=(check_email_list,)),
-    FieldSpec("NotifyEmailSubject", "notify_email_subject", to_str, ""),
-    FieldSpec("EmailErrorOnly", "email_error_only", to_bool, False),
-    FieldSpec("Verbosity", "verbosity", to_int, 2, checks=(int_range(1, 5),)),
-    FieldSpec("TableNamePrefix", "table_name_prefix", to_str, ""),
+    FieldSpec(
+        "JobName", "name", to_str, None, required=True, checks=(check_job_name,), max_length=JOB_NAME_MAX,
+        pattern=JOB_NAME_PATTERN, description="the key: 1-100 of A-Z a-z 0-9 _ . -, not starting with . or -",
+    ),
+    FieldSpec(
+        "Source", "source", to_str, None, required=True, checks=(check_required,), max_length=CONN_ID_MAX,
+        pattern=scalars.NOT_BLANK, description=f"source: {_CONN}",
+    ),
+    FieldSpec(
+        "Destination", "destination", to_str, None, required=True, checks=(check_required,),
+        max_length=CONN_ID_MAX, pattern=scalars.NOT_BLANK, description=f"destination: {_CONN}",
+    ),
+    FieldSpec("Scheduled", "scheduled", to_bool, False, description="run on ScheduledCron"),
+    FieldSpec(
+        "ScheduledCron", "scheduled_cron", to_str, "", checks=(check_cron,), max_length=CRON_MAX,
+        description="5-field cron (CData day-of-week 1-7, 1 = Sunday; ? L #); required when Scheduled",
+    ),
+    FieldSpec("NotifyWindowsEvent", "notify_windows_event", to_bool, False, description="failures to syslog"),
+    FieldSpec("SendEmailNotification", "send_email_notification", to_bool, False, description="e-mail a run"),
+    FieldSpec(
+        "NotifyEmailTo", "notify_email_to", to_str, "", checks=(check_email_list,), max_length=EMAIL_LIST_MAX,
+        description="comma-separated addresses; required when SendEmailNotification",
+    ),
+    FieldSpec("NotifyEmailSubject", "notify_email_subject", to_str, "", max_length=SUBJECT_MAX),
+    FieldSpec("EmailErrorOnly", "email_error_only", to_bool, False, description="e-mail only failed runs"),
+    FieldSpec("Verbosity", "verbosity", int_field(1, 5), 2, description="1 Error ... 5 Verbose"),
+    FieldSpec("TableNamePrefix", "table_name_prefix", to_str, "", max_length=PREFIX_MAX),
     FieldSpec("UseGmtDateTime", "use_gmt_date_time", to_bool, False),
     FieldSpec("TruncateTableData", "truncate_table_data", to_bool, False),
     FieldSpec("DropTable", "drop_table", to_bool, False),
     FieldSpec("AutoTruncateStrings", "auto_truncate_strings", to_bool, False),
     FieldSpec("ContinueOnError", "continue_on_error", to_bool, True),
     FieldSpec("AlterSchema", "alter_schema", to_bool, True),
-    FieldSpec("ReplicateInterval", "replicate_interval", to_opt_int, None, checks=(int_range(1, INT_MAX),)),
-    FieldSpec("ReplicateIntervalUnit", "replicate_interval_unit", to_interval_unit, "days"),
-    FieldSpec("ReplicateStartDate", "replicate_start_date", to_str, "", checks=(check_start_date,)),
-    FieldSpec("BatchSize", "batch_size", to_int, 1000, checks=(int_range(1, 1_000_000),)),
-    FieldSpec("CommandTimeout", "command_timeout", to_int, 0, checks=(int_range(0, INT_MAX),)),
+    FieldSpec("ReplicateInterval", "replicate_interval", opt_int_field(1, INT_MAX), None),
+    FieldSpec(
+        "ReplicateIntervalUnit", "replicate_interval_unit", to_interval_unit, "days", max_length=16,
+        description="minutes, hours, days, weeks, months or years",
+    ),
+    FieldSpec(
+        "ReplicateStartDate", "replicate_start_date", to_str, "", checks=(check_start_date,),
+        max_length=START_DATE_MAX, description="yyyy-MM-dd, optionally with HH:mm[:ss]",
+    ),
+    FieldSpec("BatchSize", "batch_size", int_field(1, 1_000_000), 1000),
+    FieldSpec("CommandTimeout", "command_timeout", int_field(0, INT_MAX), 0, description="seconds; 0 = none"),
     FieldSpec("SkipDeleted", "skip_deleted", to_bool, False),
-    FieldSpec("OtherCacheOptions", "other_cache_options", to_str, "", checks=(check_cache_options,)),
-    FieldSpec("CacheSchema", "cache_schema", to_str, ""),
-    FieldSpec("PreJob", "pre_job", to_str, "", checks=(check_event,)),
-    FieldSpec("PostJob", "post_job", to_str, "", checks=(check_event,)),
-)
+    FieldSpec(
+        "OtherCacheOptions", "other_cache_options", to_str, "", checks=(check_cache_options,),
+        max_length=CACHE_OPTIONS_MAX, description="Name=Value,... REPLICATE options for every query",
+    ),
+    FieldSpec("CacheSchema", "cache_schema", to_str, "", max_length=SCHEMA_NAME_MAX),
+    FieldSpec(
+        "PreJob", "pre_job", to_str, "", checks=(check_event,), max_length=EVENT_MAX,
+        description="sql: ..., http: METHOD conn endpoint, python: module:function, or CData event XML",
+    ),
+    FieldSpec("PostJob", "post_job", to_str, "", checks=(check_event,), max_length=EVENT_MAX),
+)  # fmt: skip
 
 BY_WIRE_LOWER: dict[str, FieldSpec] = {f.wire.lower(): f for f in FIELDS}
 BY_ATTR: dict[str, FieldSpec] = {f.attr: f for f in FIELDS}
 
 #: fields a GET returns that a client may PUT back unchanged; they are accepted and ignored on input
 #: (JobId and Type are looked at: see Job.from_wire)
-READ_ONLY = ("JobId", "Type", "Status", "DagId", "LastRun", "NextRun", "CanUpdate", "CanRemove", "CanExecute")
+READ_ONLY = (
+    "JobId", "Type", "Status", "DagId", "LastRun", "NextRun", "CanUpdate", "CanRemove", "CanExecute",
+    "Version",
+)  # fmt: skip
 #: sent by some CData clients in bodies; there is only the default workspace
 IGNORED = ("WorkspaceId",)
 READ_ONLY_LOWER = {n.lower(): n for n in READ_ONLY + IGNORED}

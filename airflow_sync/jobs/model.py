@@ -35,10 +35,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_sync.exceptions import JobValidationError, JobValidationErrors
-from airflow_sync.jobs.fields import BY_WIRE_LOWER, FIELDS, QUERY_KEY_RE, READ_ONLY_LOWER
+from airflow_sync.jobs.fields import BY_WIRE_LOWER, FIELDS, QUERY_KEY_RE, QUERY_MAX, READ_ONLY_LOWER
+from airflow_sync.jobs.scalars import WS
 
 if TYPE_CHECKING:
     from airflow_sync.jobs.statement import ReplicateStatement
+
+#: the JobId a create body may carry (the canonical UUID text, any case)
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+UUID_PATTERN = (
+    r"^[ \t\r\n]*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}[ \t\r\n]*$"
+)
 
 #: store format version (bump when the stored JSON shape changes incompatibly)
 STORE_FORMAT = 1
@@ -338,10 +345,12 @@ def _known_names() -> list[str]:
 def _unknown_field_error(keys: list[str]) -> JobValidationError:
     known = {n.lower(): n for n in _known_names()}
     parts = []
-    for key in keys:
+    for key in keys[:5]:  # a body of thousands of unknown keys gets a short message, fast
         match = difflib.get_close_matches(key.lower(), list(known), n=1, cutoff=0.6)
         parts.append(f"{key!r} (did you mean {known[match[0]]!r}?)" if match else repr(key))
     noun = "field" if len(keys) == 1 else "fields"
+    if len(keys) > 5:
+        parts.append(f"and {len(keys) - 5} more")
     return JobValidationError(
         f"Unknown {noun}: {', '.join(parts)}. Fields are the CData job fields "
         f"({', '.join(f.wire for f in FIELDS)}) and Query#1..Query#n",
@@ -378,9 +387,7 @@ def _parse_body(body: Mapping[str, Any]) -> _Parsed:
                 parsed.values[spec.attr] = None
                 continue
             try:
-                value = spec.coerce(raw, spec.wire)
-                for check in spec.checks:
-                    check(value, spec.wire)
+                value = spec.parse(raw)
             except JobValidationError as exc:
                 errors.append(exc)
                 parsed.failed.add(spec.attr)
@@ -397,6 +404,12 @@ def _parse_body(body: Mapping[str, Any]) -> _Parsed:
                 )
             )
         elif lower in READ_ONLY_LOWER:
+            if isinstance(raw, list | dict):  # a GET sends scalars only; a nested value is a mistake
+                name = READ_ONLY_LOWER[lower]
+                errors.append(
+                    JobValidationError(f"{name} must be a single value, not a list or object", field=name)
+                )
+                continue
             parsed.meta[READ_ONLY_LOWER[lower]] = raw
         else:
             unknown.append(key)
@@ -407,18 +420,56 @@ def _parse_body(body: Mapping[str, Any]) -> _Parsed:
     return parsed
 
 
+def _listed(names: list[str], most: int = 5) -> str:
+    """``a, b, c`` — at most ``most`` names, then how many more (a message must stay short)."""
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"
+
+
+def max_queries() -> int:
+    """``[airflow_sync] max_queries_per_job``: the most queries (tasks) one job may have."""
+    import sys
+
+    from airflow_sync import settings
+
+    if "airflow.configuration" in sys.modules:  # never import Airflow from the model just for this
+        return settings.get_int("max_queries_per_job")
+    return int(settings.OPTIONS["max_queries_per_job"][1])
+
+
 def _parse_queries(
     raw: dict[int, Any], errors: list[JobValidationError]
 ) -> tuple[tuple[str, ...], tuple[Any, ...] | None]:
     numbers = sorted(raw)
+    limit = max_queries()
+    if len(numbers) > limit:
+        # refused before anything is parsed: 10,000 statements would cost seconds, and as a DAG of
+        # 10,000 tasks the dag-processor would parse it on every loop
+        errors.append(
+            JobValidationError(
+                f"A job may have at most {limit} queries ([airflow_sync] max_queries_per_job), this one has "
+                f"{len(numbers)}; split it into several jobs",
+                field=f"Query#{limit + 1}",
+            )
+        )
+        return tuple(str(raw[n]) for n in numbers), None
     expected = list(range(1, len(numbers) + 1))
     if numbers != expected:
-        missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
-        detail = f"missing {', '.join(f'Query#{n}' for n in missing)}" if missing else "they must start at 1"
+        missing: list[int] = []
+        for n in range(1, numbers[-1] + 1):  # the first few only: a number may be 999999
+            if n not in raw:
+                missing.append(n)
+                if len(missing) == 5:
+                    break
+        n_missing = numbers[-1] - sum(1 for n in numbers if n >= 1)
+        detail = "they must start at 1"
+        if missing:
+            more = f" and {n_missing - len(missing)} more" if n_missing > len(missing) else ""
+            detail = f"missing {', '.join(f'Query#{n}' for n in missing)}{more}"
         errors.append(
             JobValidationError(
                 f"Query numbers must run from Query#1 to Query#n without gaps: got "
-                f"{', '.join(f'Query#{n}' for n in numbers)} ({detail})",
+                f"{_listed([f'Query#{n}' for n in numbers])} ({detail})",
                 field=f"Query#{(missing or numbers)[0]}",
             )
         )
@@ -426,14 +477,23 @@ def _parse_queries(
     ok = True
     for n in numbers:
         value = raw[n]
-        if not isinstance(value, str) or not value.strip():
+        field = f"Query#{n}"
+        if isinstance(value, str) and len(value) > QUERY_MAX:
             errors.append(
-                JobValidationError(f"Query#{n} must be a non-empty REPLICATE statement", field=f"Query#{n}")
+                JobValidationError(
+                    f"{field} is too long: {len(value)} characters, at most {QUERY_MAX} are allowed",
+                    field=field,
+                )
             )
+            ok = False
+            texts.append("")
+            continue
+        if not isinstance(value, str) or not value.strip(WS):
+            errors.append(JobValidationError(f"{field} must be a non-empty REPLICATE statement", field=field))
             ok = False
             texts.append("" if not isinstance(value, str) else value)
             continue
-        texts.append(value.strip())
+        texts.append(value.strip(WS))
     statements = _parse_statements(texts, errors) if ok else None
     return tuple(texts), statements
 
@@ -452,18 +512,21 @@ def _parse_statements(texts: list[str], errors: list[JobValidationError]) -> tup
 
 def _job_id_from_body(meta: dict[str, Any], errors: list[JobValidationError]) -> str | None:
     raw = meta.get("JobId")
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if raw is None or (isinstance(raw, str) and not raw.strip(WS)):
         return None
-    try:
-        return str(uuid.UUID(str(raw).strip()))
-    except ValueError:
-        errors.append(JobValidationError(f"JobId must be a UUID, got {raw!r}", field="JobId"))
-        return None
+    if isinstance(raw, str) and UUID_RE.fullmatch(raw.strip(WS)):
+        return str(uuid.UUID(raw.strip(WS)))
+    errors.append(
+        JobValidationError(
+            f"JobId must be a UUID (8-4-4-4-12 hex digits) or left out, got {raw!r:.60}", field="JobId"
+        )
+    )
+    return None
 
 
 def _check_type(meta: dict[str, Any], errors: list[JobValidationError]) -> None:
     raw = meta.get("Type")
-    if raw is None or str(raw).strip().lower() in ("", "standard", "1"):
+    if raw is None or (isinstance(raw, str) and raw.strip(WS).lower() in ("", "standard", "1")) or raw == 1:
         return
     errors.append(
         JobValidationError(

@@ -46,6 +46,7 @@ def live_airflow(
     *,
     connections: Callable[[Path], dict[str, dict[str, Any]]],
     extra: dict[str, dict[str, str]] | None = None,
+    components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor"),
 ) -> Iterator[LiveAirflow]:
     """Set up, migrate and start a live Airflow; stop it and drop its metadata DB afterwards.
 
@@ -53,6 +54,7 @@ def live_airflow(
     :param connections: called with the temporary folder (to create source files there); returns the
         Airflow connections by id, passed to every component as ``AIRFLOW_CONN_<ID>`` variables
     :param extra: more ``airflow.cfg`` sections (``[airflow_sync] strict_mode`` is always on)
+    :param components: which Airflow components to start (the api-server alone serves the API)
     """
     db_name = f"as_{name}_{RUN_ID}"
     url = services.create_pg_database(db_name).replace("postgresql+psycopg://", "postgresql+psycopg2://")
@@ -77,17 +79,22 @@ def live_airflow(
         assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
         print(f"\nairflow db migrate (PostgreSQL): {time.monotonic() - t0:.1f} s")
         airflow, logs = str(home.bin_dir() / "airflow"), root / "logs"
-        live.procs += [
-            processes.start(
+        commands = {
+            "api-server": [
+                airflow,
                 "api-server",
-                [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                env=env,
-                log=logs / "api-server.log",
-            ),
-            processes.start("scheduler", [airflow, "scheduler"], env=env, log=logs / "scheduler.log"),
-            processes.start(
-                "dag-processor", [airflow, "dag-processor"], env=env, log=logs / "dag-processor.log"
-            ),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            "scheduler": [airflow, "scheduler"],
+            "dag-processor": [airflow, "dag-processor"],
+        }
+        live.procs += [
+            processes.start(name, commands[name], env=env, log=logs / f"{name}.log") for name in components
         ]
         yield live
     finally:

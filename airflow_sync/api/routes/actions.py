@@ -19,6 +19,7 @@ from airflow_sync.api.models import (
     ExecuteQueryBody,
     JobKeyBody,
     JobStatusBody,
+    JobStatusResponse,
     ResultCollectionResponse,
     body_doc,
     error_docs,
@@ -224,8 +225,8 @@ def _status_all(principal: Principal, *, session: Any) -> list[dict[str, Any]]:
 @router.post(
     "/getJobStatus",
     summary="Latest run of one job (job row + one row per query) or of every job (one row each)",
-    responses={200: {"model": ResultCollectionResponse}, **error_docs(400, 401, 403, 404, 413)},
-    openapi_extra=body_doc(JobStatusBody),
+    responses={200: {"model": JobStatusResponse}, **error_docs(400, 401, 403, 404, 413)},
+    openapi_extra=body_doc(JobStatusBody, required=False),
 )
 async def get_job_status(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     body = await read_body(request)

@@ -6,17 +6,32 @@ of jobs the caller may read are shown.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 
 from airflow_sync.api.auth import CurrentPrincipal, Principal
 from airflow_sync.api.errors import ApiError
-from airflow_sync.api.models import HistoryCollectionResponse, HistoryRow, error_docs
+from airflow_sync.api.models import (
+    JOB_KEY_MAX,
+    HistoryCollectionResponse,
+    HistoryEntity,
+    error_responses,
+)
+from airflow_sync.api.odata import odata_parameters
 from airflow_sync.api.services.common import dag_id_for, run_db
 from airflow_sync.api.services.history import history_rows
-from airflow_sync.api.wire import entity, envelope, parse_entity_key
+from airflow_sync.api.wire import entity, envelope, key_pattern, parse_entity_key
+
+#: the key in ``set(...)``, documented with its exact syntax
+KeyPath = Annotated[
+    str,
+    Path(
+        description="X, 'X' (a quote inside doubled) or Id='X'",
+        json_schema_extra={"pattern": key_pattern("Id")},
+    ),
+]
 
 router = APIRouter(tags=["history"])
 
@@ -41,9 +56,26 @@ def _rows(principal: Principal, job_name: str | None, *, session: Any) -> list[d
 
 def _job_param(request: Request) -> str | None:
     for name, value in request.query_params.items():
-        if name.lower() in ("jobname", "jobid") and value.strip():
-            return value.strip()
+        if name.lower() in ("jobname", "jobid"):
+            if len(value) > JOB_KEY_MAX:
+                raise ApiError(
+                    400, "InvalidParameter", f"{name} is longer than {JOB_KEY_MAX} characters.", target=name
+                )
+            if value.strip():
+                return value.strip()
     return None
+
+
+_JOB_QUERY = [
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": "only this job's runs" if name == "JobName" else "the job by its JobId",
+        "schema": {"type": "string", "maxLength": JOB_KEY_MAX},
+    }
+    for name in ("JobName", "JobId")
+]
 
 
 #: field types for $filter/$orderby: numbers and instants compare as such, not as text
@@ -73,7 +105,8 @@ def _odata(request: Request) -> Any:
 @router.get(
     "/history",
     summary="Run history of Sync jobs (OData $filter/$select/$orderby/$top/$skip; ?JobName=X)",
-    responses={200: {"model": HistoryCollectionResponse}, **error_docs(400, 401, 403)},
+    responses={200: {"model": HistoryCollectionResponse}, **error_responses(400, 403)},
+    openapi_extra={"parameters": [*odata_parameters(SCHEMA), *_JOB_QUERY]},
 )
 async def list_history(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     from airflow_sync.api.odata import apply_odata, filter_rows
@@ -90,7 +123,11 @@ async def list_history(request: Request, principal: CurrentPrincipal) -> dict[st
     "/history/$count",
     summary="Number of history rows (after $filter) as plain text",
     response_class=PlainTextResponse,
-    responses=error_docs(400, 401, 403),
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string", "pattern": r"^\d+$"}}}},
+        **error_responses(400, 403),
+    },
+    openapi_extra={"parameters": [*odata_parameters(SCHEMA, count=False)[:1], *_JOB_QUERY]},
 )
 async def count_history(request: Request, principal: CurrentPrincipal) -> PlainTextResponse:
     from airflow_sync.api.odata import filter_rows
@@ -103,9 +140,9 @@ async def count_history(request: Request, principal: CurrentPrincipal) -> PlainT
 @router.get(
     "/history({key})",
     summary="One history row by its Id",
-    responses={200: {"model": HistoryRow}, **error_docs(400, 401, 404)},
+    responses={200: {"model": HistoryEntity}, **error_responses(400, 403, 404)},
 )
-async def get_history(key: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_history(key: KeyPath, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     wanted = parse_entity_key(key, "Id")
     rows = await run_db(_rows, principal, None)
     for row in rows:

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from airflow_sync.api.auth import CurrentPrincipal, Principal
-from airflow_sync.api.errors import ApiError
 from airflow_sync.api.models import LogCollectionResponse, LogsBody, body_doc, error_docs
 from airflow_sync.api.services.common import dag_id_for, get_field, job_key, run_db
 from airflow_sync.api.services.logs import log_rows
@@ -15,6 +14,9 @@ from airflow_sync.api.wire import envelope, read_body, to_int
 from airflow_sync.exceptions import JobNotFoundError
 
 router = APIRouter(tags=["logs"])
+
+#: how far back getLogs reaches (ten years: beyond any log retention)
+MAX_DAYS = 3650
 
 
 def _rows(key: str, days: int, principal: Principal, *, session: Any) -> list[dict[str, Any]]:
@@ -45,9 +47,5 @@ async def get_logs(request: Request, principal: CurrentPrincipal) -> dict[str, A
     body = await read_body(request)
     key = job_key(body)
     raw_days = get_field(body, "Days")
-    days = to_int(raw_days, field="Days", default=1)
-    if days < 1:
-        raise ApiError(
-            400, "InvalidParameter", f"Days must be a positive integer, got {raw_days!r}.", target="Days"
-        )
+    days = to_int(raw_days, field="Days", default=1, minimum=1, maximum=MAX_DAYS)
     return envelope(request, "getLogs", await run_db(_rows, key, days, principal))

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_sync import settings
 from airflow_sync.exceptions import JobNotFoundError, JobValidationError
+from airflow_sync.jobs.fields import JOB_NAME_MAX
+from airflow_sync.jobs.scalars import WS
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -23,6 +25,8 @@ T = TypeVar("T")
 
 #: body fields every action accepts to name a job (CData sends either)
 KEY_FIELDS = ("JobName", "JobId")
+#: longest JobName (a JobId, a UUID, is shorter)
+KEY_MAX = JOB_NAME_MAX
 
 
 def wire_str(value: Any) -> str | None:
@@ -76,14 +80,23 @@ def get_field(body: Mapping[str, Any], name: str) -> Any:
 
 
 def job_key(body: Mapping[str, Any], *, required: bool = True) -> str | None:
-    """The job named by ``JobName`` or ``JobId`` in an action body.
+    """The job named by ``JobName`` or ``JobId`` in an action body (JobName wins when both are given).
 
-    :raises JobValidationError: naming ``JobName`` when neither is given and ``required``
+    :raises JobValidationError: naming ``JobName`` when neither is given and ``required``; naming the field
+        when one is given but is not a non-blank string of at most 100 characters
     """
+    found = None
     for name in KEY_FIELDS:
         value = get_field(body, name)
-        if value is not None and str(value).strip():
-            return str(value).strip()
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip(WS):
+            raise JobValidationError(f"{name} must be a non-empty string, got {value!r:.40}", field=name)
+        if len(value) > KEY_MAX:
+            raise JobValidationError(f"{name} is longer than {KEY_MAX} characters", field=name)
+        found = found or value.strip(WS)
+    if found is not None:
+        return found
     if required:
         raise JobValidationError("JobName (or JobId) is required", field="JobName")
     return None

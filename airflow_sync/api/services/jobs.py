@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_sync.api.services.common import dag_id_for, iso, lock_dag, resolve_job, wire_str
 from airflow_sync.api.services.results import history_status
-from airflow_sync.exceptions import JobRunningError, JobValidationError
+from airflow_sync.exceptions import JobConflictError, JobRunningError, JobValidationError
 
 if TYPE_CHECKING:
     from airflow.models.dag import DagModel
@@ -92,6 +92,7 @@ def entities(
             CanUpdate=wire_str(allowed("edit", dag_id)),
             CanRemove=wire_str(allowed("edit", dag_id)),
             CanExecute=wire_str(allowed("run", dag_id)),
+            Version=job.version,
         )
         out.append(entity)
     return out
@@ -110,18 +111,33 @@ def create(body: Mapping[str, Any], *, session: Session) -> Job:
     return created
 
 
-def modify(key: str, body: Mapping[str, Any], *, session: Session) -> Job:
+def _check_version(job: Job, expected_versions: Sequence[str]) -> None:
+    for expected in expected_versions:
+        if expected != job.version:
+            raise JobConflictError(
+                f"Job '{job.name}' was changed since you read it (your version {expected[:64]!r}, now "
+                f"{job.version!r}); reload it and apply your change again"
+            )
+
+
+def modify(
+    key: str, body: Mapping[str, Any], *, expected_versions: Sequence[str] = (), session: Session
+) -> Job:
     """Apply a partial update (only sent fields change; any ``Query#N`` replaces the query list).
 
     The job's DAG row is locked first, so a concurrent executeJob either sees the new version or makes
     this call fail with JobRunning; the store's ``expected_version`` check makes a concurrent modify fail
     with JobConflict instead of silently overwriting it.
 
+    :param expected_versions: the versions the caller's edit is based on (If-Match, ``Version``); each must
+        be the stored one
     :raises JobRunningError: a run is queued or running (nothing changed)
+    :raises JobConflictError: the stored job is not ``expected_versions`` (nothing changed)
     """
     from airflow_sync.jobs import store
 
     current = resolve_job(key, session=session)
+    _check_version(current, expected_versions)
     changes = clean_body(body)
     dag_id = dag_id_for(current.name)
     lock_dag(dag_id, session=session)
@@ -132,14 +148,17 @@ def modify(key: str, body: Mapping[str, Any], *, session: Session) -> Job:
     return saved
 
 
-def delete(key: str, *, session: Session) -> Job:
+def delete(key: str, *, expected_versions: Sequence[str] = (), session: Session) -> Job:
     """Remove the job (its DAG is paused at once and disappears from the UI; history stays).
 
+    :param expected_versions: delete only this version (If-Match)
     :raises JobRunningError: a run is queued or running (nothing changed)
+    :raises JobConflictError: the stored job is not ``expected_versions``
     """
     from airflow_sync.jobs import store
 
     job = resolve_job(key, session=session)
+    _check_version(job, expected_versions)
     dag_id = dag_id_for(job.name)
     lock_dag(dag_id, session=session)
     if store.job_is_running(dag_id, session=session):

@@ -110,12 +110,22 @@ def test_ignored_authtoken_does_not_break_other_credentials(api_client, token_he
     assert r.status_code == 200
 
 
-def test_header_order_first_present_credential_decides(api_client, token_headers, jwt_headers):
-    # a valid admin JWT wins over a bad x-cdata-authtoken; a bad bearer is not rescued by a good header
-    ok = {**jwt_headers("admin"), "x-cdata-authtoken": "wrong"}
-    assert api_client.get(f"{API}/tokens", headers=ok).status_code == 200
-    bad = {"Authorization": "Bearer aaa.bbb.ccc", **token_headers("admin")}
-    assert api_client.get(f"{API}/tokens", headers=bad).status_code == 401
+def test_every_credential_must_be_valid(api_client, token_headers, jwt_headers):
+    # a wrong credential is a 401 even beside a good one: a misconfigured client learns it at once, and a
+    # bad bearer/Basic is never "rescued" by a good x-cdata-authtoken (or the other way round)
+    both_good = {**jwt_headers("admin"), **token_headers("viewer")}
+    assert api_client.get(f"{API}/tokens", headers=both_good).status_code == 200  # the JWT names the caller
+    bad_token = {**jwt_headers("admin"), "x-cdata-authtoken": "wrong"}
+    assert api_client.get(f"{API}/tokens", headers=bad_token).status_code == 401
+    bad_bearer = {"Authorization": "Bearer aaa.bbb.ccc", **token_headers("admin")}
+    assert api_client.get(f"{API}/tokens", headers=bad_bearer).status_code == 401
+    bad_basic = {"Authorization": "Basic " + base64.b64encode(b"x:wrong").decode(), **token_headers("admin")}
+    assert api_client.get(f"{API}/tokens", headers=bad_basic).status_code == 401
+    same = token_headers("admin")["x-cdata-authtoken"]
+    basic_same = {"Authorization": "Basic " + base64.b64encode(f"x:{same}".encode()).decode()}
+    assert (
+        api_client.get(f"{API}/tokens", headers={**basic_same, **token_headers("admin")}).status_code == 200
+    )
 
 
 def test_ui_cookie_authenticates_reads_only(api_client, jwt_headers):
