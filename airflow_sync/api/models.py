@@ -28,6 +28,9 @@ from airflow_sync.jobs.model import UUID_PATTERN
 
 # ------------------------------------------------------------------------------------ scalar field types
 
+#: loose annotation the first body models used; prefer wire_bool / wire_int / wire_str (exact schemas)
+Scalar = str | int | bool | None
+
 
 # Use as ``Field: Annotated[Any, wire_bool("...")] = None`` in a body model: the annotation documents the
 # exact wire form; the route validates with wire.to_bool / to_int (the same patterns).

@@ -159,6 +159,8 @@ def get_job(name: str, *, session: Session | None = None) -> Job:
     :raises JobNotFoundError: no such job
     """
     key = variable_key(name)
+    if "\x00" in name:  # no job has one, and PostgreSQL refuses NUL in a query parameter
+        raise JobNotFoundError(f"job {name[:100]!r} does not exist")
     if session is None and under_supervisor():
         from airflow.sdk import Variable
 
@@ -209,7 +211,8 @@ def find_job(name_or_id: str, *, session: Session | None = None) -> Job:
     try:
         return get_job(name_or_id, session=session)
     except JobNotFoundError:
-        pass
+        if "\x00" in name_or_id:
+            raise
     wanted = name_or_id.strip().lower()
     for job in list_jobs(session=session):
         if job.job_id.lower() == wanted:

@@ -40,6 +40,8 @@ def _rows(principal: Principal, job_name: str | None, *, session: Any) -> list[d
     from airflow_sync.jobs import store
 
     jobs = {j.name: j for j in store.list_jobs(session=session)}
+    if job_name is not None and "\x00" in job_name:  # no DAG id has one (and PostgreSQL refuses it)
+        return []
     if job_name is not None and job_name not in jobs:
         # a JobId names a job as well; a deleted job's name still has its runs
         match = next((j for j in jobs.values() if j.job_id.lower() == job_name.lower()), None)

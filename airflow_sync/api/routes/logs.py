@@ -30,7 +30,10 @@ def _rows(key: str, days: int, principal: Principal, *, session: Any) -> list[di
         name, queries = job.name, dict(zip(job.query_task_ids(), job.queries, strict=True))
     except JobNotFoundError:
         # a deleted job's runs (and logs) are kept: its name still reaches them
-        if session.scalar(select(DagRun.id).where(DagRun.dag_id == dag_id_for(key)).limit(1)) is None:
+        if (
+            "\x00" in key
+            or session.scalar(select(DagRun.id).where(DagRun.dag_id == dag_id_for(key)).limit(1)) is None
+        ):
             raise
         name, queries = key, {}
     principal.authorize("read", dag_id_for(name))
