@@ -2,6 +2,7 @@
 
 - ``GET /ui/<file>``: the built bundle (:mod:`airflow_sync.www`) and the nav icons, for any signed-in caller
   (the Airflow UI imports the bundle with its session cookie).
+- ``GET /permissions``: who is signed in and whether they may create jobs (per-job flags are on each job).
 - ``POST /previewSchedule {ScheduledCron, Count?}``: the next run times of a cron as Airflow will fire it,
   computed with the project's own CData-cron translation (:mod:`airflow_sync.jobs.cron`) and Airflow's cron
   timetable in the configured default time zone, plus the schedule in words.
@@ -59,6 +60,13 @@ class PreviewScheduleResponse(BaseModel):
     Timezone: str
 
 
+class PermissionsResponse(BaseModel):
+    """What the signed-in caller may do with jobs in general (per-job flags are on each job: Can*)."""
+
+    User: str
+    CanCreate: str = Field(description="'True' when the caller may create jobs (DAG edit permission)")
+
+
 class RunBody(BaseModel):
     """Name a job and one of its runs (a RunId from history or getJobStatus)."""
 
@@ -90,6 +98,16 @@ def ui_file(name: str) -> Response:
         media_type=_MEDIA[path.suffix],
         headers={"Cache-Control": "no-cache", "ETag": f'"{etag[:32]}-{name}"'},
     )
+
+
+@router.get(
+    "/permissions",
+    summary="Who the caller is and whether they may create jobs (the page hides what they may not do)",
+    responses={200: {"model": PermissionsResponse}, **error_docs(401)},
+)
+async def permissions(principal: CurrentPrincipal) -> dict[str, Any]:
+    can_create = await run_db(lambda *, session: principal.allowed("edit", None))
+    return {"User": principal.name, "CanCreate": "True" if can_create else "False"}
 
 
 def preview_schedule(cron: str, count: int, *, now: datetime | None = None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import httpx
 import pytest
 
 from airflow_sync.demo import processes
@@ -16,7 +17,12 @@ pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) is part of 
 
 ORDERS = 500
 CUSTOMERS = 3
-BIG = 400_000  # a table whose copy in batches of 10 rows takes minutes: the run the tests cancel
+BIG = 20_000
+#: the run the tests cancel reads this view: 400 million rows, hours of copying unless cancelled
+ENDLESS = (
+    "CREATE VIEW endless AS SELECT a.id * 100000 + b.id AS id, b.payload AS payload"
+    " FROM big a CROSS JOIN big b"
+)
 
 
 def make_source(path) -> None:
@@ -29,6 +35,7 @@ def make_source(path) -> None:
         db.executemany("INSERT INTO customers VALUES (?, ?)", [(1, "a"), (2, "b"), (3, "c")])
         db.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, payload VARCHAR(60))")
         db.executemany("INSERT INTO big VALUES (?, ?)", ((i, f"payload {i:09d}") for i in range(1, BIG + 1)))
+        db.execute(ENDLESS)
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +49,23 @@ def air(tmp_path_factory):
         src, dst = live.root / "source.db", live.root / "warehouse.db"
         make_source(src)
         sqlite3.connect(dst).close()
-        for conn_id, path in (("ui_source", src), ("ui_warehouse", dst)):
-            added = live.cli(
-                "airflow", "connections", "add", conn_id, "--conn-type", "sqlite", "--conn-host", str(path)
-            )
-            assert added.returncode == 0, added.stderr[-2000:]
         processes.wait_for(
             "the api-server",
             lambda: processes.http_ok(f"{live.base}/api/v2/monitor/health"),
             timeout=240,
             procs=live.procs,
         )
+        # the connections, created the way Admin -> Connections does (Airflow's REST API)
+        token = httpx.post(
+            f"{live.base}/auth/token", json={"username": "admin", "password": live.keys["admin_password"]}
+        ).json()["access_token"]
+        for conn_id, path in (("ui_source", src), ("ui_warehouse", dst)):
+            added = httpx.post(
+                f"{live.base}/api/v2/connections",
+                json={"connection_id": conn_id, "conn_type": "sqlite", "host": str(path)},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert added.status_code == 201, added.text
         passwords = json.loads((live.root / "airflow" / "passwords.json").read_text())
         live.passwords = passwords  # type: ignore[attr-defined]
         live.warehouse = dst  # type: ignore[attr-defined]

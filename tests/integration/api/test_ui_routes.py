@@ -144,3 +144,11 @@ def test_run_results_and_run_log_of_one_past_run(api_client, jwt_headers):
     assert unknown.status_code == 404 and unknown.json()["error"]["target"] == "RunId"
     missing = api_client.post(f"{API}/getRunLog", json={"JobName": name}, headers=admin)
     assert missing.status_code == 400 and missing.json()["error"]["target"] == "RunId"
+
+
+@pytest.mark.parametrize(("user", "can"), [("admin", "True"), ("user", "True"), ("viewer", "False")])
+def test_permissions_say_who_may_create_jobs(api_client, jwt_headers, user, can):
+    r = api_client.get(f"{API}/permissions", headers=jwt_headers(user))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"User": user, "CanCreate": can}
+    assert api_client.get(f"{API}/permissions").status_code == 401

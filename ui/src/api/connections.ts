@@ -26,6 +26,7 @@ export function useConnections() {
   return useQuery({
     queryKey: ["connections"],
     staleTime: 30_000,
+    retry: false, // a 404 (not served) or 403 does not change on retry: fall back to typing the id at once
     queryFn: async () => ((await unwrap(loose.GET("/connections"))) as { value: ConnectionRow[] }).value,
   });
 }

@@ -38,6 +38,15 @@ export function useAllStatus(live: boolean) {
   });
 }
 
+/** Whether the signed-in user may create jobs (per-job permissions are the Can* flags of each job). */
+export function usePermissions() {
+  return useQuery({
+    queryKey: ["permissions"],
+    staleTime: 60_000,
+    queryFn: async () => unwrap(client.GET("/permissions")),
+  });
+}
+
 export function useJob(name: string) {
   return useQuery({
     queryKey: ["job", name],
@@ -57,9 +66,10 @@ export function useJobStatus(name: string, live: boolean) {
   });
 }
 
-export function useHistory(name: string, page: number, size: number, live: boolean) {
+/** @param version changes when the job's status or last run changes, so the history follows at once */
+export function useHistory(name: string, page: number, size: number, live: boolean, version = "") {
   return useQuery({
-    queryKey: ["history", name, page, size],
+    queryKey: ["history", name, page, size, version],
     queryFn: async () => {
       const data = await unwrap(
         client.GET(
@@ -75,9 +85,9 @@ export function useHistory(name: string, page: number, size: number, live: boole
   });
 }
 
-export function useRunResults(name: string, runId: string | undefined, live: boolean) {
+export function useRunResults(name: string, runId: string | undefined, live: boolean, version = "") {
   return useQuery({
-    queryKey: ["run", name, runId],
+    queryKey: ["run", name, runId, version],
     enabled: runId !== undefined,
     queryFn: async () =>
       (await unwrap(client.POST("/getRunResults", { body: { JobName: name, RunId: runId ?? "" } }))).value as ResultRow[],
@@ -85,9 +95,9 @@ export function useRunResults(name: string, runId: string | undefined, live: boo
   });
 }
 
-export function useRunLog(name: string, runId: string | undefined, live: boolean) {
+export function useRunLog(name: string, runId: string | undefined, live: boolean, version = "") {
   return useQuery({
-    queryKey: ["log", name, runId],
+    queryKey: ["log", name, runId, version],
     enabled: runId !== undefined,
     queryFn: async () =>
       (await unwrap(client.POST("/getRunLog", { body: { JobName: name, RunId: runId ?? "" } }))).value,

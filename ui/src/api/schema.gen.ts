@@ -115,7 +115,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** One run's job row and per-query rows (Status, RecordsAffected, errors), as getJobStatus has them */
+        /** One run's job row and per-query rows (Status, RecordsAffected, errors), like getJobStatus */
         post: operations["get_run_results_getRunResults_post"];
         delete?: never;
         options?: never;
@@ -254,6 +254,23 @@ export interface paths {
         };
         /** Number of jobs (after $filter) as plain text */
         get: operations["count_jobs_jobs__count_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who the caller is and whether they may create jobs (the page hides what they may not do) */
+        get: operations["permissions_permissions_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -487,6 +504,19 @@ export interface components {
             TaskId: string;
             /** Try */
             Try: string;
+        };
+        /**
+         * PermissionsResponse
+         * @description What the signed-in caller may do with jobs in general (per-job flags are on each job: Can*).
+         */
+        PermissionsResponse: {
+            /**
+             * Cancreate
+             * @description 'True' when the caller may create jobs (DAG edit permission)
+             */
+            CanCreate: string;
+            /** User */
+            User: string;
         };
         /**
          * PreviewScheduleResponse
@@ -2092,6 +2122,35 @@ export interface operations {
                 };
                 content: {
                     "text/plain": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    permissions_permissions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionsResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

@@ -11,13 +11,17 @@ import { paths, useBase } from "../lib/paths";
 import { isActive } from "../lib/status";
 import { ConfirmDialog, ErrorAlert } from "./common";
 
-export function JobActions({ job, compact = false, onDeleted }: { job: Job; compact?: boolean; onDeleted?: () => void }) {
+/** @param finishing the latest run has a final status but has not ended yet (its post-job teardown still
+ * runs): the API refuses edits and deletes until it ends, so they stay disabled meanwhile */
+export function JobActions({ job, compact = false, finishing = false, onDeleted }: { job: Job; compact?: boolean; finishing?: boolean; onDeleted?: () => void }) {
   const base = useBase();
   const navigate = useNavigate();
   const { run, cancel, remove } = useJobActions(job.JobName);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [confirmCancel, setConfirmCancel] = useState(false);
   const active = isActive(job.Status) || run.isPending;
+  const locked = active || finishing;
+  const lockedWhy = active ? "A running job cannot be changed" : finishing ? "The run is finishing (post-job)" : undefined;
   const size = compact ? "xs" : "sm";
   const error = run.error ?? cancel.error ?? (confirmDelete ? null : remove.error);
   return (
@@ -34,13 +38,13 @@ export function JobActions({ job, compact = false, onDeleted }: { job: Job; comp
           </Button>
         ) : null}
         {isTrue(job.CanUpdate) ? (
-          <Button size={size} variant="outline" disabled={active} title={active ? "A running job cannot be edited" : undefined}
+          <Button size={size} variant="outline" disabled={locked} title={lockedWhy}
             onClick={() => navigate(paths.edit(base, job.JobName))} data-testid="edit-job">
             Edit
           </Button>
         ) : null}
         {isTrue(job.CanRemove) ? (
-          <Button size={size} variant="ghost" colorPalette="red" disabled={active} onClick={() => setConfirmDelete(true)} data-testid="delete-job">
+          <Button size={size} variant="ghost" colorPalette="red" disabled={locked} title={lockedWhy} onClick={() => setConfirmDelete(true)} data-testid="delete-job">
             Delete
           </Button>
         ) : null}

@@ -12,12 +12,12 @@ import { AirflowLink, ErrorAlert, StatusBadge } from "./common";
 
 const attemptLabel = (l: LogRow) => `${l.Query ?? l.TaskId} (try ${l.Try})`;
 
-export function RunDetail({ job, runId }: { job: Job; runId: string }) {
-  const results = useRunResults(job.JobName, runId, false);
+export function RunDetail({ job, runId, version }: { job: Job; runId: string; version: string }) {
+  const results = useRunResults(job.JobName, runId, false, version);
   const live = isActive(results.data?.[0]?.Status);
-  const liveResults = useRunResults(job.JobName, live ? runId : undefined, true);
+  const liveResults = useRunResults(job.JobName, live ? runId : undefined, true, version);
   const rows = (live ? liveResults.data : undefined) ?? results.data;
-  const log = useRunLog(job.JobName, runId, live);
+  const log = useRunLog(job.JobName, runId, live, version);
   const [attempt, setAttempt] = useState<string>("all");
 
   const text = useMemo(() => {

@@ -67,6 +67,9 @@ function EditorForm({ job }: { job?: Job }) {
     onMutate: () => setProblems({}),
     onError: (error) => {
       if (error instanceof ApiError && error.status === 400) setProblems(problemsFrom(error));
+      // bring the first problem into view: the save button is at the bottom, the field may be at the top
+      setTimeout(() => document.querySelector("[data-invalid], [data-testid=form-error], [data-testid=conflict]")
+        ?.scrollIntoView({ block: "center", behavior: "smooth" }), 50);
     },
     onSuccess: (saved) => {
       qc.setQueryData(["job", saved.JobName], saved);
@@ -209,6 +212,7 @@ function EditorForm({ job }: { job?: Job }) {
             {creating ? "Create job" : "Save changes"}
           </Button>
           <Button variant="outline" onClick={() => navigate(job ? paths.job(base, job.JobName) : paths.list(base))}>Cancel</Button>
+          {Object.keys(problems).length ? <Text color="fg.error" fontSize="sm">Not saved: {Object.keys(problems).length} problem(s) marked above.</Text> : null}
         </HStack>
       ) : null}
       {form.fields.Source ? (

@@ -36,10 +36,12 @@ export function JobPage() {
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
   const job = useJob(name);
-  const live = isActive(job.data?.Status);
-  const status = useJobStatus(name, live);
+  const status = useJobStatus(name, isActive(job.data?.Status));
+  const finishing = !!status.data?.[0]?.RunId && !status.data[0].RunEndDate;
+  const live = isActive(job.data?.Status) || finishing;
   const [historyPage, setHistoryPage] = useState(0);
-  const history = useHistory(name, historyPage, HISTORY_PAGE, live);
+  const version = `${job.data?.Status}|${job.data?.LastRun}|${status.data?.[0]?.Status}`;
+  const history = useHistory(name, historyPage, HISTORY_PAGE, live, version);
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const { runQueries } = useJobActions(name);
   const runId = params.get("run") ?? undefined;
@@ -99,7 +101,7 @@ export function JobPage() {
               <Text color="fg.error" fontSize="sm" whiteSpace="pre-wrap">{jobRow.Result}</Text>
             ) : null}
           </Stack>
-          <JobActions job={j} onDeleted={() => navigate(paths.list(base))} />
+          <JobActions job={j} finishing={!!jobRow?.RunId && !jobRow.RunEndDate} onDeleted={() => navigate(paths.list(base))} />
         </Flex>
       </Box>
 
@@ -201,7 +203,7 @@ export function JobPage() {
           {history.data && history.data.count > 0 ? (
             <Pager page={historyPage} size={HISTORY_PAGE} count={history.data.count} onPage={setHistoryPage} label="History" />
           ) : null}
-          {runId ? <RunDetail job={j} runId={runId} /> : null}
+          {runId ? <RunDetail job={j} runId={runId} version={version} /> : null}
         </Tabs.Content>
       </Tabs.Root>
     </Stack>

@@ -7,7 +7,7 @@ import { useEffect, useMemo, useState } from "react";
 import { Link as RouterLink, useNavigate, useSearchParams } from "react-router-dom";
 
 import type { Job } from "../api/client";
-import { useAllStatus, useJobs } from "../api/queries";
+import { useAllStatus, useJobs, usePermissions } from "../api/queries";
 import { ErrorAlert, Pager, StatusBadge } from "../components/common";
 import { JobActions } from "../components/JobActions";
 import { ScheduleWords } from "../components/ScheduleWords";
@@ -72,16 +72,20 @@ export function JobsList() {
   const anyActive = jobs.data?.jobs.some((j) => isActive(j.Status)) ?? false;
   const latest = useAllStatus(anyActive);
   const filtered = !!(q || status || source || destination);
+  const canCreate = usePermissions().data?.CanCreate === "True";
 
-  if (jobs.isSuccess && jobs.data.count === 0 && !filtered) return <NoJobs onCreate={() => navigate(paths.create(base))} />;
+  if (jobs.isSuccess && jobs.data.count === 0 && !filtered)
+    return <NoJobs onCreate={canCreate ? () => navigate(paths.create(base)) : undefined} />;
 
   return (
     <Stack gap={3}>
       <Flex justify="space-between" align="center" wrap="wrap" gap={2}>
         <Heading size="lg">Sync Jobs</Heading>
-        <Button colorPalette="blue" onClick={() => navigate(paths.create(base))} data-testid="new-job">
-          New job
-        </Button>
+        {canCreate ? (
+          <Button colorPalette="blue" onClick={() => navigate(paths.create(base))} data-testid="new-job">
+            New job
+          </Button>
+        ) : null}
       </Flex>
       <HStack gap={2} wrap="wrap">
         <Input
@@ -193,7 +197,7 @@ function JobRow({ job, latest }: { job: Job; latest?: { RecordsAffected?: string
   );
 }
 
-function NoJobs({ onCreate }: { onCreate: () => void }) {
+function NoJobs({ onCreate }: { onCreate?: () => void }) {
   return (
     <EmptyState.Root data-testid="no-jobs">
       <EmptyState.Content>
@@ -203,7 +207,11 @@ function NoJobs({ onCreate }: { onCreate: () => void }) {
           schedule or when you run it. Each job becomes a DAG named sync__&lt;job&gt;, so its runs and logs are
           in Airflow too.
         </EmptyState.Description>
-        <Button colorPalette="blue" onClick={onCreate}>Create your first job</Button>
+        {onCreate ? (
+          <Button colorPalette="blue" onClick={onCreate}>Create your first job</Button>
+        ) : (
+          <Text color="fg.muted" fontSize="sm">Ask someone who may edit DAGs to create one: your role can read jobs only.</Text>
+        )}
       </EmptyState.Content>
     </EmptyState.Root>
   );
