@@ -63,7 +63,12 @@ class RowConverter:
         self.width = len(dst_cols)
         self.hidden = hidden
         convs: list[Converter | None] = []
-        for s, d in zip(src_cols, dst_cols, strict=True):
+        #: per converted column, a check of a whole fetched column: True = its raw values may be written
+        #: as they are (the destination parses their text the way the converter would convert them)
+        self.shortcuts: dict[int, Callable[[Sequence[Any]], bool]] = {}
+        #: some column may reach the destination as raw text its bulk path must parse (PG: text COPY)
+        self.text = False
+        for i, (s, d) in enumerate(zip(src_cols, dst_cols, strict=True)):
             steps: list[Converter | None] = []
             if not (src.name == dst.name and s.type == d.type and s.native == d.native):
                 steps.append(src.reader(s.type, s.native))
@@ -77,8 +82,27 @@ class RowConverter:
                 if d.type.kind in dst.passthrough_kinds:
                     steps.append(dst.writer(d.type, d.native, use_gmt))
             convs.append(_compose(steps))
+            if convs[-1] is not None:
+                check = self._shortcut(src, dst, s, d)
+                if check is not None:
+                    self.shortcuts[i] = check
+                    self.text = self.text or dst.takes_text(d.type)
         self.converters = convs
         self.active = [(i, f) for i, f in enumerate(convs) if f is not None]
+
+    @staticmethod
+    def _shortcut(src: Dialect, dst: Dialect, s: Column, d: Column) -> Callable[[Sequence[Any]], bool] | None:
+        """The bulk check that lets a column skip conversion, or None."""
+        if src.name == dst.name:
+            return None
+        if s.type.kind in ("string", "text") and d.type.kind in ("string", "text"):
+            if src.reader(s.type, s.native) is not None or dst.writer(d.type, d.native, False) is not None:
+                return None
+            limit = d.type.length if d.type.kind == "string" else None
+            return lambda col: _strings_within(col, limit)
+        if not dst.takes_text(d.type):
+            return None
+        return src.raw_check(s.type, d.type)
 
     def _length_check(self, col: Column) -> Converter:
         limit = col.type.length or 0
@@ -114,8 +138,20 @@ class RowConverter:
         if not cols:
             return []
         for i, f in self.active:
-            cols[i] = map(f, cols[i])
+            shortcut = self.shortcuts.get(i)
+            if shortcut is None or not shortcut(cols[i]):
+                cols[i] = map(f, cols[i])
         return list(zip(*cols, strict=True))
+
+
+def _strings_within(col: Sequence[Any], limit: int | None) -> bool:
+    """Every value is a str (or NULL) of at most ``limit`` characters."""
+    vals = [v for v in col if v is not None]
+    if not vals:
+        return True
+    if set(map(type, vals)) != {str}:
+        return False
+    return limit is None or max(map(len, vals)) <= limit
 
 
 def batch_max(batch: list[Row], index: int, canon: Callable[[Any], Any] | None) -> Any:

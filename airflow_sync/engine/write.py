@@ -58,7 +58,7 @@ def _load_rows(ctx: RunContext, target: str, table: DestinationTable, sql: str, 
     conv = converter(ctx, table)
     batches = read.row_batches(ctx, sql, label)
     try:
-        n = ctx.dst_d.load(ctx.dst, target, table.columns, map(conv.convert, batches))
+        n = ctx.dst_d.load(ctx.dst, target, table.columns, map(conv.convert, batches), text=conv.text)
     finally:
         batches.close()  # type: ignore[attr-defined]
     ctx.summary.strings_truncated = conv.truncated

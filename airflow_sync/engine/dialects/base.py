@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from airflow_sync.engine.dialects.merge_sql import PortableMerge
 from airflow_sync.engine.dialects.values import (  # re-exported: dialects import them from here
     COERCE,
     Converter,
@@ -41,7 +42,7 @@ __all__ = [
 Row = tuple[Any, ...]
 
 
-class Dialect:
+class Dialect(PortableMerge):
     """Base class: portable SQL; subclasses implement connecting, reflection, DDL types and bulk loads."""
 
     name = "generic"
@@ -99,10 +100,7 @@ class Dialect:
         """A callable that interrupts the statement running on ``conn`` (called from another thread)."""
         return lambda: None
 
-    # --- quoting ------------------------------------------------------------------------------------
-    def quote_ident(self, name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
-
+    # --- quoting (quote_ident: see PortableMerge) ------------------------------------------------------
     def quote_string(self, value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
@@ -250,9 +248,30 @@ class Dialect:
         """Converter from the canonical value to what this driver's bulk path needs for type ``t``."""
         return None
 
+    def raw_check(self, s: ColType, d: ColType) -> Callable[[Sequence[Any]], bool] | None:
+        """Source side of the convert stage's shortcut: a check of a whole fetched column of type ``s``
+        that is True when its raw driver values are already the text (or number) a destination of type
+        ``d`` parses into what :meth:`reader` and the destination's writer would give; None: no check."""
+        return None
+
+    def takes_text(self, d: ColType) -> bool:
+        """Destination side of the shortcut: the bulk path parses the text of a value of type ``d`` as
+        the database parses SQL text (see :meth:`raw_check`)."""
+        return False
+
     # --- writing ------------------------------------------------------------------------------------
-    def load(self, conn: Any, table: str, columns: Sequence[Column], batches: Iterable[list[Row]]) -> int:
-        """Bulk-insert every batch into ``table`` (already qualified); returns rows written."""
+    def load(
+        self,
+        conn: Any,
+        table: str,
+        columns: Sequence[Column],
+        batches: Iterable[list[Row]],
+        text: bool = False,
+    ) -> int:
+        """Bulk-insert every batch into ``table`` (already qualified); returns rows written.
+
+        :param text: some values are text the database must parse (:meth:`takes_text`)
+        """
         cols = ", ".join(self.quote_ident(c.name) for c in columns)
         marks = ", ".join([self.placeholder] * len(columns))
         sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"
@@ -317,66 +336,6 @@ class Dialect:
         :param label: how errors name the table
         """
         raise NotImplementedError
-
-    # --- set-based merge (portable SQL; dialects override with faster forms) -------------------------
-    def _key_match(self, a: str, b: str, keys: Sequence[str]) -> str:
-        return " AND ".join(f"{a}.{self.quote_ident(k)} = {b}.{self.quote_ident(k)}" for k in keys)
-
-    def distinct(self, a: str, b: str) -> str:
-        """SQL true when ``a`` and ``b`` differ, treating NULLs as equal."""
-        return f"({a} IS DISTINCT FROM {b})"
-
-    def _changed(self, a: str, b: str, cols: Sequence[str]) -> str:
-        if not cols:
-            return "1=0"
-        return (
-            "("
-            + " OR ".join(
-                self.distinct(f"{a}.{self.quote_ident(c)}", f"{b}.{self.quote_ident(c)}") for c in cols
-            )
-            + ")"
-        )
-
-    def update_from_stage_sql(
-        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
-    ) -> str | None:
-        """UPDATE target rows whose key is in stage and whose values differ; None when nothing to update."""
-        vals = [c for c in columns if c not in keys]
-        if not vals:
-            return None
-        sets = ", ".join(
-            f"{self.quote_ident(c)} = (SELECT s.{self.quote_ident(c)} FROM {stage} s "
-            f"WHERE {self._key_match('s', target, keys)})"
-            for c in vals
-        )
-        return (
-            f"UPDATE {target} SET {sets} WHERE EXISTS (SELECT 1 FROM {stage} s WHERE "
-            f"{self._key_match('s', target, keys)} AND {self._changed('s', target, vals)})"
-        )
-
-    def insert_from_stage_sql(
-        self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
-    ) -> str:
-        """INSERT stage rows whose key is not in target yet (all stage rows when there is no key)."""
-        cols = ", ".join(self.quote_ident(c) for c in columns)
-        scols = ", ".join("s." + self.quote_ident(c) for c in columns)
-        sql = f"INSERT INTO {target} ({cols}) SELECT {scols} FROM {stage} s"
-        if keys:
-            sql += f" WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {self._key_match('t', 's', keys)})"
-        return sql
-
-    def upsert_from_stage(
-        self, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
-    ) -> tuple[int, int] | None:
-        """Update changed and insert new stage rows in one statement whose cost follows the stage's size;
-        returns ``(inserted, updated)``, or None when the backend or table cannot (then the caller runs
-        :meth:`update_from_stage_sql` and :meth:`insert_from_stage_sql`)."""
-        return None
-
-    def delete_missing_sql(self, target: str, stage: str, keys: Sequence[str]) -> str:
-        """DELETE target rows whose key is not in stage."""
-        match = self._key_match("s", target, keys)
-        return f"DELETE FROM {target} WHERE NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
 
     # --- errors -------------------------------------------------------------------------------------
     def classify(self, exc: BaseException) -> str | None:

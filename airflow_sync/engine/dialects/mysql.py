@@ -267,7 +267,18 @@ class MySQLDialect(MySQLMerge):
             return to_str
         return None
 
-    def load(self, conn: Any, table: str, columns: Sequence[Column], batches: Iterable[list[Row]]) -> int:
+    def takes_text(self, d: ColType) -> bool:
+        # multi-row INSERT literals: a quoted string converts as MySQL converts text (mysql_literals)
+        return d.kind in ("timestamp", "date", "decimal", "bool", "json", "uuid")
+
+    def load(
+        self,
+        conn: Any,
+        table: str,
+        columns: Sequence[Column],
+        batches: Iterable[list[Row]],
+        text: bool = False,
+    ) -> int:
         # Multi-row INSERTs rendered with one specialised literal function per column (PyMySQL's generic
         # per-value escaping was two thirds of the run time), executed while the next batch is rendered.
         cols = ", ".join(self.quote_ident(c.name) for c in columns)

@@ -13,18 +13,18 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from airflow_sync.engine.dialects.mysql_literals import MAX_STATEMENT, literal_for
+from airflow_sync.engine.dialects.mysql_literals import MAX_STATEMENT, render_column
 from airflow_sync.engine.types import Column
 
 Row = tuple[Any, ...]
 
 
-def render_batch(fmts: Sequence[Any], batch: list[Row]) -> list[str]:
-    """The ``(v1,v2,...)`` tuples of one batch; one ``map`` per column is cheaper than per-row dispatch."""
+def render_batch(kinds: Sequence[str], batch: list[Row]) -> list[str]:
+    """The ``(v1,v2,...)`` tuples of one batch, rendered column by column (``render_column``)."""
     if not batch:
         return []
     cols = list(zip(*batch, strict=True))
-    rendered = [list(map(f, c)) for f, c in zip(fmts, cols, strict=True)]
+    rendered = [render_column(k, c) for k, c in zip(kinds, cols, strict=True)]
     return ["(" + ",".join(t) + ")" for t in zip(*rendered, strict=True)]
 
 
@@ -50,7 +50,7 @@ def load_rows(
     :param cols_sql: the quoted, comma-separated column list
     """
     prefix = f"INSERT INTO {table} ({cols_sql}) VALUES "
-    fmts = [literal_for(c.type.kind) for c in columns]
+    kinds = [c.type.kind for c in columns]
     # two statements in flight at most: memory stays bounded by ~2 batches
     todo: queue.Queue[str | None] = queue.Queue(maxsize=2)
     errors: list[BaseException] = []
@@ -74,7 +74,7 @@ def load_rows(
     n = 0
     try:
         for batch in batches:
-            for sql in _statements(prefix, render_batch(fmts, batch)):
+            for sql in _statements(prefix, render_batch(kinds, batch)):
                 if errors:
                     raise errors[0]
                 todo.put(sql)

@@ -243,10 +243,23 @@ class PostgresDialect(PostgresMerge):
             return None
         return c.native
 
-    def load(self, conn: Any, table: str, columns: Sequence[Column], batches: Iterable[list[Row]]) -> int:
+    def takes_text(self, d: ColType) -> bool:
+        # through text COPY (load(text=True)); not aware timestamps: a naive text would take the
+        # server's TimeZone where the row path takes UTC or the worker's zone
+        return d.kind in ("date", "decimal", "bool", "json", "uuid") or (d.kind == "timestamp" and not d.tz)
+
+    def load(
+        self,
+        conn: Any,
+        table: str,
+        columns: Sequence[Column],
+        batches: Iterable[list[Row]],
+        text: bool = False,
+    ) -> int:
         cols = ", ".join(self.quote_ident(c.name) for c in columns)
         types = [self._copy_type(c) for c in columns]
-        binary = all(t is not None for t in types)
+        # binary COPY needs Python objects of each column's type; raw text goes through text COPY
+        binary = not text and all(t is not None for t in types)
         n = 0
         with conn.cursor() as cur:
             fmt = " (FORMAT BINARY)" if binary else ""

@@ -26,7 +26,7 @@ from airflow_sync.engine.dialects.base import (
     to_str,
     to_time,
 )
-from airflow_sync.engine.dialects.sqlite_text import load_lines
+from airflow_sync.engine.dialects.sqlite_text import load_lines, raw_check
 from airflow_sync.engine.types import ColType, Column, TableSchema
 
 _NUM = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
@@ -359,6 +359,9 @@ class SQLiteDialect(Dialect):
         if k in ("json", "uuid"):
             return to_str
         return None
+
+    def raw_check(self, s: ColType, d: ColType) -> Callable[[Sequence[Any]], bool] | None:
+        return raw_check(s, d)
 
     def classify(self, exc: BaseException) -> str | None:
         if not isinstance(exc, sqlite3.Error):

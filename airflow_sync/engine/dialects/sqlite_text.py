@@ -1,5 +1,6 @@
-"""SQLite as a text-pipe destination: COPY-text lines (``engine/route.py``) inserted without a Python object
-per value.
+"""SQLite's values as text, both ways: as a text-pipe destination, COPY-text lines (``engine/route.py``)
+inserted without a Python object per value; as a source, the bulk checks that let its stored text go to a
+destination that parses text (``raw_check``, used by the convert stage).
 
 Each line is split into its fields by ``str.split`` (one C call per row) and bound as text: ``NULLIF(?,
 '\\N')`` turns the NULL marker into NULL inside SQLite, and the column's affinity turns numeric text into
@@ -11,9 +12,12 @@ Python, field by field, and bound with real NULLs.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+from airflow_sync.engine.types import ColType
 
 _NULL = "\\N"
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
@@ -54,3 +58,65 @@ def load_lines(conn: Any, table: str, columns_sql: str, width: int, blocks: Iter
     finally:
         cur.close()
     return n
+
+
+def _nonnull(col: Sequence[Any]) -> list[Any]:
+    return [v for v in col if v is not None]
+
+
+def _iso_timestamps(col: Sequence[Any]) -> bool:
+    """ISO text without a zone (what the row path parses into a naive datetime and writes back)."""
+    vals = _nonnull(col)
+    if not vals:
+        return True
+    if set(map(type, vals)) != {str}:
+        return False
+    joined = "\x00".join(vals)
+    # a zone suffix (+02:00, -05:00, Z) would be converted by the row path: two dashes per value, no + or Z
+    return joined.count("-") == 2 * len(vals) and not any(c in joined for c in "+Zz")
+
+
+def _iso_dates(col: Sequence[Any]) -> bool:
+    vals = _nonnull(col)
+    if not vals:
+        return True
+    if set(map(type, vals)) != {str} or set(map(len, vals)) != {10}:
+        return False
+    return "\x00".join(vals).count("-") == 2 * len(vals)
+
+
+def _numbers(col: Sequence[Any]) -> bool:
+    """Finite numbers (NUMERIC affinity stores decimals as INTEGER/REAL): their repr is the row path's
+    ``Decimal(repr(v))``."""
+    vals = _nonnull(col)
+    if not vals:
+        return True
+    kinds = set(map(type, vals))
+    if not kinds <= {int, float}:
+        return False
+    return float not in kinds or all(map(math.isfinite, vals))
+
+
+def _bits(col: Sequence[Any]) -> bool:
+    return set(col) <= {0, 1, None} and bool not in set(map(type, col))
+
+
+def _strings(col: Sequence[Any]) -> bool:
+    vals = _nonnull(col)
+    return not vals or set(map(type, vals)) == {str}
+
+
+def raw_check(s: ColType, d: ColType) -> Callable[[Sequence[Any]], bool] | None:
+    """A bulk check that SQLite's stored values of a column of type ``s`` may go as they are to a
+    destination of type ``d`` that parses text (see ``Dialect.raw_check``), or None."""
+    if s.kind == d.kind == "timestamp" and not s.tz and not d.tz:
+        return _iso_timestamps
+    if s.kind == d.kind == "date":
+        return _iso_dates
+    if s.kind == d.kind == "decimal":
+        return _numbers
+    if s.kind == d.kind == "bool":
+        return _bits
+    if s.kind == d.kind and s.kind in ("json", "uuid"):
+        return _strings
+    return None

@@ -86,3 +86,27 @@ def test_sqlite_affinity_decides_where_text_may_stand_for_a_number():
     assert not sqlite_takes_text(Column("a", ColType("int64"), native="TEXT"))  # would stay text
     assert not sqlite_takes_text(Column("a", ColType("text"), native=""))
     assert sqlite_takes_text(Column("a", ColType("timestamp"), native="DATETIME"))
+
+
+def test_mysql_literals_rendered_column_wise_are_the_per_value_literals():
+    """render_column (one C-level map per column) gives exactly literal_for's text for every value."""
+    from datetime import date, datetime, time
+    from decimal import Decimal
+
+    from airflow_sync.engine.dialects.mysql_literals import literal_for, render_column
+
+    columns = {
+        "int64": [1, None, -9223372036854775808, 0],
+        "float64": [0.1, None, 1e-05, -0.0, 1.7976931348623157e308],
+        "string": ["a", None, "Zoë 😀", ""],
+        "text": ["it's", "back\\slash", None, "nl\nand\r\x00\x1a"],
+        "decimal": [Decimal("1.50"), None, Decimal("-0.0000000001"), Decimal("1E+5")],
+        "timestamp": [datetime(2024, 1, 1), None, datetime(2024, 1, 1, 0, 0, 0, 5)],
+        "date": [date(2024, 2, 29), None],
+        "bool": [True, False, None],
+        "time": [time(1, 2, 3), None],
+        "json": [None, None],
+        "mixed": [1, "1", 1.5, None, Decimal("2"), b"\x00x"],
+    }
+    for kind, col in columns.items():
+        assert list(render_column(kind, tuple(col))) == [literal_for(kind)(v) for v in col], kind
