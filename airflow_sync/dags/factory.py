@@ -15,6 +15,9 @@ Shape of every job DAG::
 * every query task declares its destination table as an outlet Asset (:mod:`airflow_sync.dags.assets`), so
   DAGs scheduled on that Asset run after each successful replication into it.
 
+* the schedule is a ``CronTriggerTimetable`` starting just after the schedule's last change, so a new,
+  enabled or changed schedule starts no run before its next tick (:mod:`airflow_sync.dags.schedule`).
+
 Building is deterministic (no ``now()``, sorted input). A stored job that cannot be built is logged with
 its name and skipped, unless ``[airflow_sync] strict_mode`` is on (tests), which re-raises.
 """
@@ -25,12 +28,12 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import pendulum
 from airflow.sdk import DAG, Param
 
 from airflow_sync import settings as settings_mod
 from airflow_sync.dags.assets import query_assets
 from airflow_sync.dags.operators import JobEventOperator, ReplicateOperator
+from airflow_sync.dags.schedule import dag_timetable, start_date
 
 if TYPE_CHECKING:
     from airflow_sync.jobs.model import Job
@@ -38,8 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: fixed, in the past: the schedule starts from here; catchup=False means no backfill
-START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
 #: transient replication errors (connection reset, deadlock) are retried; terminal ones fail at once
 QUERY_RETRIES = 2
 QUERY_RETRY_DELAY = timedelta(seconds=20)
@@ -127,8 +128,9 @@ def build_dag(job: Job, *, cfg: Settings | None = None) -> DAG:
     with DAG(
         dag_id=job.dag_id(cfg.dag_id_prefix),
         description=f"Replication job {job.name}: {job.source} -> {job.destination}",
-        schedule=job.schedule,
-        start_date=START_DATE,
+        # the next cron tick after the last schedule change, never a missed one (dags/schedule.py)
+        schedule=dag_timetable(job),
+        start_date=start_date(job),
         catchup=False,
         max_active_runs=1,
         max_active_tasks=parallelism,

@@ -97,6 +97,10 @@ class Job:
     #: one TaskId per query (see :mod:`airflow_sync.jobs.task_ids`); identity, not content: not part of
     #: the version nor of equality
     task_ids: tuple[str, ...] = field(default=(), compare=False)
+    #: when the schedule last changed (ISO-8601 UTC, set by the store; "" = never): the job's DAG starts
+    #: just after it, so a new, enabled or changed schedule starts no run before its next tick
+    #: (:mod:`airflow_sync.dags.schedule`). Bookkeeping, not content: not in the version, the wire or equality
+    schedule_since: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.queries, tuple):  # a list from a caller; keep the dataclass hashable
@@ -144,7 +148,7 @@ class Job:
         """
         parsed = _parse_body(body)
         errors = parsed.errors
-        skip = ("queries", "job_id", "task_ids")
+        skip = ("queries", "job_id", "task_ids", "schedule_since")
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         sent_name = parsed.values.pop("name", None)
         if "name" in parsed.sent and sent_name != self.name:
@@ -175,7 +179,7 @@ class Job:
 
             ids = carried_task_ids(self.queries, self.task_ids, job.queries, normalize_query_text)
             job = _with_task_ids(job, ids)
-        return job
+        return job.since(self.schedule_since)
 
     def with_tasks(self, tasks: Sequence[tuple[str, str]]) -> Job:
         """This job with its query list replaced by ``tasks`` — ``(task_id, query)`` pairs, in order —
@@ -221,6 +225,7 @@ class Job:
             "job_id": self.job_id,
             **self._content(),
             "task_ids": list(self.task_ids),
+            "schedule_since": self.schedule_since,
             "version": self.version,
         }
 
@@ -246,10 +251,28 @@ class Job:
             from airflow_sync.jobs.task_ids import valid_ids
 
             task_ids = valid_ids(data.get("task_ids"), len(queries)) or ()  # () = derived (older records)
-            return cls(job_id=str(data["job_id"]), queries=tuple(queries), task_ids=task_ids, **kwargs)
+            since = data.get("schedule_since") or ""
+            if not isinstance(since, str):
+                raise TypeError("schedule_since must be a string")
+            return cls(
+                job_id=str(data["job_id"]),
+                queries=tuple(queries),
+                task_ids=task_ids,
+                schedule_since=since,
+                **kwargs,
+            )
         except (KeyError, TypeError, AttributeError, JobValidationError) as exc:
             detail = exc.message if isinstance(exc, JobValidationError) else f"{type(exc).__name__}: {exc}"
             raise JobValidationError(f"stored job record is malformed: {detail}") from exc
+
+    def since(self, schedule_since: str) -> Job:
+        """This job with another :attr:`schedule_since` (the store stamps it; parsed statements kept)."""
+        if schedule_since == self.schedule_since:
+            return self
+        out = dataclasses.replace(self, schedule_since=schedule_since)
+        if "statements" in self.__dict__:
+            out.__dict__["statements"] = self.__dict__["statements"]
+        return out
 
     # --- derived ---------------------------------------------------------------------------------------
 

@@ -318,7 +318,10 @@ def create_job(job: Job, *, session: Session | None = None) -> Job:
     from airflow.models.variable import Variable
     from sqlalchemy.exc import IntegrityError
 
+    from airflow_sync.dags.schedule import stamp_after
+
     _validate_connections(job)
+    job = stamp_after(None, job)  # a new schedule starts no run: its first run is its next tick
     with _session_scope(session) as s:
         begin_write(s)
         if _select_variable(s, job.name, lock=False) is not None:
@@ -372,6 +375,9 @@ def update_job(job: Job, *, expected_version: str | None, session: Session | Non
             raise JobRunningError(f"job {job.name!r} is running; wait for the run to end or cancel it")
         if job.job_id != current.job_id:
             job = dataclasses.replace(job, job_id=current.job_id)
+        from airflow_sync.dags.schedule import stamp_after
+
+        job = stamp_after(current, job)  # a changed schedule restarts at its next tick; other edits keep it
         row.val = _encode(job)
         row.description = _description(job)
         request_reparse(s)

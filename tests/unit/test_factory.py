@@ -43,7 +43,8 @@ def test_dag_identity_schedule_and_metadata():
     assert dag.max_active_runs == 1 and dag.catchup is False
     assert dag.is_paused_upon_creation is False
     assert set(dag.tags) == {"airflow_sync", "source:src_db", "destination:dst_db"}
-    assert dag.schedule == job.schedule == "0 2 * * *"
+    assert job.schedule == "0 2 * * *"
+    assert (dag.timetable.expression, dag.timetable.timezone) == ("0 2 * * *", "UTC")
     assert {t.owner for t in dag.tasks} == {"data-team"}
 
 

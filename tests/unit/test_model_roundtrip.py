@@ -130,10 +130,10 @@ def test_job_attributes_are_exactly_the_contract():
         "email_error_only", "verbosity", "table_name_prefix", "use_gmt_date_time", "truncate_table_data",
         "drop_table", "auto_truncate_strings", "continue_on_error", "alter_schema", "replicate_interval",
         "replicate_interval_unit", "replicate_start_date", "batch_size", "command_timeout", "skip_deleted",
-        "other_cache_options", "cache_schema", "pre_job", "post_job", "task_ids",
+        "other_cache_options", "cache_schema", "pre_job", "post_job", "task_ids", "schedule_since",
     ]  # fmt: skip
     assert [f.name for f in dataclasses.fields(Job)] == contract
-    assert {f.attr for f in FIELDS} == set(contract) - {"queries", "job_id", "task_ids"}
+    assert {f.attr for f in FIELDS} == set(contract) - {"queries", "job_id", "task_ids", "schedule_since"}
     defaults = {f.name: f.default for f in dataclasses.fields(Job) if f.default is not dataclasses.MISSING}
     assert all(defaults[f.attr] == f.default for f in FIELDS if not f.required)
 

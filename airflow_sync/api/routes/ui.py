@@ -115,16 +115,15 @@ def preview_schedule(cron: str, count: int, *, now: datetime | None = None) -> d
 
     :raises JobValidationError: the cron cannot be used (the same 400 a save would give)
     """
-    from airflow.settings import TIMEZONE
     from airflow.timetables.base import DataInterval, TimeRestriction
-    from airflow.timetables.trigger import CronTriggerTimetable
 
+    from airflow_sync.dags.schedule import TIMEZONE, core_timetable
     from airflow_sync.jobs.cron import to_airflow_cron
 
     if not cron.strip():
         raise JobValidationError("ScheduledCron: enter a 5-field cron, e.g. 0 2 * * *", field="ScheduledCron")
     airflow_cron = to_airflow_cron(cron)
-    timetable = CronTriggerTimetable(airflow_cron, timezone=TIMEZONE)
+    timetable = core_timetable(airflow_cron)  # the job DAG's own timetable and zone
     import pendulum
 
     start = pendulum.instance(now or datetime.now(UTC))
@@ -143,7 +142,7 @@ def preview_schedule(cron: str, count: int, *, now: datetime | None = None) -> d
         "ScheduledCron": cron.strip(),
         "AirflowCron": airflow_cron,
         "Description": timetable.description,
-        "Timezone": str(TIMEZONE.name if hasattr(TIMEZONE, "name") else TIMEZONE),
+        "Timezone": TIMEZONE,
     }
 
 

@@ -64,6 +64,29 @@ def _latest_runs(dag_ids: Sequence[str], *, session: Session) -> dict[str, DagRu
     return {run.dag_id: run for run in session.scalars(select(DagRun).where(DagRun.id.in_(newest)))}
 
 
+def next_run_time(job: Job, dm: DagModel | None) -> Any:
+    """When the job's next scheduled run will be created — the time Airflow itself uses.
+
+    Airflow's ``next_dagrun_create_after`` once the DAG of the current schedule is parsed; until then (a new
+    job, or a schedule changed a moment ago) the time Airflow computes at that parse, from the stored job
+    (:func:`airflow_sync.dags.schedule.expected_next_run`). None when unscheduled or the DAG is paused
+    or gone.
+    """
+    from airflow_sync.dags.schedule import expected_next_run, start_date
+
+    if job.schedule is None:
+        return None
+    if dm is None:
+        return expected_next_run(job)
+    if dm.is_paused or dm.is_stale:
+        return None
+    parsed = dm.last_parsed_time
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=start_date(job).tzinfo)
+    outdated = dm.timetable_summary != job.schedule or parsed is None or parsed < start_date(job)
+    return expected_next_run(job) if outdated else dm.next_dagrun_create_after
+
+
 def entities(
     jobs: Sequence[Job], *, allowed: Callable[[Any, str], bool], session: Session
 ) -> list[dict[str, Any]]:
@@ -81,9 +104,7 @@ def entities(
         entity.setdefault("Type", "Standard")
         run = latest.get(dag_id)
         dm = models.get(dag_id)
-        next_run = None
-        if dm is not None and job.scheduled and not dm.is_paused and not dm.is_stale:
-            next_run = dm.next_dagrun_create_after
+        next_run = next_run_time(job, dm)
         entity.update(
             Status=history_status(run),
             DagId=dag_id,

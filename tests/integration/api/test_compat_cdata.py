@@ -73,9 +73,9 @@ def test_job_entity_is_all_strings_and_readable_in_every_key_form(api_client, hd
     created = _create_like_cdata(api_client, hdr, name)
     assert all(isinstance(v, str) or v is None for v in created.values()), created
     assert created["Scheduled"] == "True" and created["Verbosity"] == "2" and created["Type"] == "Standard"
-    assert created["NextRun"] is None  # no DAG yet at create time
     got = api_client.get(f"{API}/jobs('{name}')", headers=hdr).json()
     assert got["NextRun"] and got["NextRun"][-6] in "+-"  # parsed, scheduled, active: next cron tick
+    assert created["NextRun"] == got["NextRun"]  # before the parse: the time the parse sets
     quoted = urllib.parse.quote(f"jobs('{name}')")
     for path in (quoted, f"jobs(JobName='{name}')", f"jobs?JobName={name}&workspaceId=default"):
         r = api_client.get(f"{API}/{path}", headers=hdr)
