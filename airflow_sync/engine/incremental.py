@@ -17,7 +17,7 @@ from airflow_sync.engine.dialects.values import to_aware, to_naive
 from airflow_sync.engine.merge import merge
 from airflow_sync.engine.state import read_watermark
 from airflow_sync.engine.watermark import as_datetime, parse_watermark, windows
-from airflow_sync.engine.write import load
+from airflow_sync.engine.write import load, upsert_in_engine
 
 #: lower bound of a first run without windows: every row whose check value is not NULL
 _ALL: Any = object()
@@ -74,15 +74,18 @@ def run_incremental(run: RunContext, schema: str | None) -> None:
         last = i == len(spans) - 1
         d.begin(conn)
         stage = None
-        if not direct:
-            stage = d.create_stage(
-                conn, schema, table.name, [c.name for c in table.columns], run.tag, table.primary_key
-            )
+        conds: list[str] = []
         if lo is not None:
             lit = run.src_d.literal
             first = f"{sq.check_sql} IS NOT NULL" if lo is _ALL else f"{sq.check_sql} >= {lit(lo, t)}"
             conds = [first] + ([f"{sq.check_sql} < {lit(hi, t)}"] if hi else [])
             run.detail("window %d/%d: %s .. %s", i + 1, len(spans), "start" if lo is _ALL else lo, hi)
+        staged = direct or lo is None or not upsert_in_engine(run, target, table, conds)
+        if not direct and staged:
+            stage = d.create_stage(
+                conn, schema, table.name, [c.name for c in table.columns], run.tag, table.primary_key
+            )
+        if lo is not None and staged:
             # the window commits as one transaction, so the order rows arrive in is unobservable; into
             # an empty table skipping the sort saves the source a full ORDER BY (large on a first load)
             n = load(run, stage or target, table, conds, order=stage is not None)
@@ -93,9 +96,9 @@ def run_incremental(run: RunContext, schema: str | None) -> None:
         hooks.point("staged")
         if stage is not None:
             merge(run, target, stage, table, deletes=False)
-            if last and plan.delete_detection == "keys" and not plan.skip_deleted:
-                detect_deletes(run, schema, table, target)
             d.drop_stage(conn, stage)
+        if not direct and last and plan.delete_detection == "keys" and not plan.skip_deleted:
+            detect_deletes(run, schema, table, target)
         hooks.point("merged")
         commit(run, schema, final_watermark(run, start, lower) if last else hi)
         run.summary.windows += 1

@@ -53,6 +53,36 @@ def load(ctx: RunContext, target: str, table: DestinationTable, conds: list[str]
     return _load_rows(ctx, target, table, sq.sql(conds, order), label)
 
 
+def upsert_in_engine(ctx: RunContext, target: str, table: DestinationTable, conds: list[str]) -> bool:
+    """An incremental window without a stage: the destination upserts the source's rows in one statement
+    (MySQL on one server). True when done; False when the backend or the table cannot (use a stage)."""
+    sq = ctx.sq
+    assert sq is not None and sq.check is not None and sq.check_index is not None
+    if not ctx.attached or not route.in_engine(ctx, table):
+        return False
+    cols, keys = [c.name for c in table.columns], table.primary_key
+    # the maximum first, from the source's index: a row changed after it is upserted now and read again
+    # by the next run (an idempotent upsert), never skipped
+    ctx.at("source", f"reading the newest check value of '{ctx.summary.source}'")
+    check = ctx.src_d.quote_ident(sq.columns[sq.check_index].name)
+    m = ctx.src_d.scalar(ctx.src, f"SELECT MAX(q.{check}) FROM ({sq.sql(conds)}) q")
+    ctx.rollback_source()
+    ctx.at("destination", f"merging into '{table.name}'")
+    both = ctx.dst_d.upsert_query(ctx.dst, target, sq.sql(conds, prefix=ctx.attached), cols, keys)
+    if both is None:
+        return False
+    canon = ctx.src_d.reader(sq.check.type, sq.check.native)
+    m = canon(m) if canon is not None and m is not None else m
+    if m is not None:
+        ctx.see(as_datetime(m) if not isinstance(m, int) else m)
+    ctx.summary.rows_inserted += both[0]
+    ctx.summary.rows_updated += both[1]
+    ctx.summary.rows_read += both[2]
+    ctx.summary.batches += 1
+    hooks.point("batch")
+    return True
+
+
 def _load_rows(ctx: RunContext, target: str, table: DestinationTable, sql: str, label: str) -> int:
     """Row path: fetched batches → per-column conversion → the destination's bulk insert."""
     conv = converter(ctx, table)

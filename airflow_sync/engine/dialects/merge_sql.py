@@ -71,3 +71,11 @@ class PortableMerge:
         """DELETE target rows whose key is not in stage."""
         match = self._key_match("s", target, keys)
         return f"DELETE FROM {target} WHERE NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})"
+
+    def upsert_query(
+        self, conn: Any, target: str, sql: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> tuple[int, int, int] | None:
+        """Like :meth:`upsert_from_stage` with the rows of ``sql``, a SELECT the destination connection
+        runs itself (the source attached to it): ``(inserted, updated, rows read)``; None when the backend
+        cannot."""
+        return None

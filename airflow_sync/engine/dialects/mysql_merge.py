@@ -54,8 +54,11 @@ def statement_info(conn: Any) -> dict[str, int]:
 
 def upsert_from_stage(
     d: Dialect, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
-) -> tuple[int, int] | None:
-    """Insert new and update changed stage rows; ``(inserted, updated)``, or None when not applicable.
+) -> tuple[int, int, int] | None:
+    """Insert new and update changed stage rows; ``(inserted, updated, rows read)``, or None when not
+    applicable.
+
+    :param stage: a table, or a parenthesised SELECT of the same columns (the source on the same server)
 
     The counts come from the statement itself: its affected rows (1 per inserted row, 2 per updated row,
     0 per unchanged one) and its info text's ``Duplicates`` (the updated rows), so no extra pass over the
@@ -85,7 +88,7 @@ def upsert_from_stage(
     if "duplicates" not in info:
         raise RuntimeError("the server sent no row counts for the merge")  # never seen: MySQL always does
     dup = info["duplicates"]
-    return max(0, affected - 2 * dup), dup
+    return max(0, affected - 2 * dup), dup, info.get("records", 0)
 
 
 class MySQLMerge(Dialect):
@@ -98,7 +101,16 @@ class MySQLMerge(Dialect):
     def upsert_from_stage(
         self, conn: Any, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]
     ) -> tuple[int, int] | None:
-        return upsert_from_stage(self, conn, target, stage, columns, keys)
+        done = upsert_from_stage(self, conn, target, stage, columns, keys)
+        return None if done is None else done[:2]
+
+    def upsert_query(
+        self, conn: Any, target: str, sql: str, columns: Sequence[str], keys: Sequence[str]
+    ) -> tuple[int, int, int] | None:
+        # the source is attached (same server): its rows go into the target in one statement, no stage
+        if not getattr(self, "_same_server", False):
+            return None
+        return upsert_from_stage(self, conn, target, f"({sql})", columns, keys)
 
     def update_from_stage_sql(
         self, target: str, stage: str, columns: Sequence[str], keys: Sequence[str]

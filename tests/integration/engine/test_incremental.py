@@ -147,8 +147,47 @@ def test_mysql_upsert_counts_from_the_statement_itself(mysql_url, found_rows):
             assert counts is None
             assert d.scalar(conn, "SELECT COUNT(*) FROM up_t") == 3  # and nothing written
             return
-        assert counts == (3, 2)
+        assert counts == (3, 2, 6)  # and the rows read (the statement's "Records")
         conn.commit()
         assert d.scalar(conn, "SELECT GROUP_CONCAT(v ORDER BY id SEPARATOR '') FROM up_t") == "aBCdef"
     finally:
         conn.close()
+
+
+def test_mysql_same_server_window_upserts_without_a_stage_and_honours_the_commit_guard(request, monkeypatch):
+    """Source and destination on one MariaDB server: each window is one INSERT ... SELECT ... ON DUPLICATE
+    KEY UPDATE from the source table (no stage written and read back); a cancel reported at commit time
+    still leaves the destination as it was."""
+    from airflow_sync.engine.cancel import CancelToken
+    from airflow_sync.engine.dialects.mysql import MySQLDialect
+    from airflow_sync.exceptions import ReplicationCancelled
+
+    db = get_backend(request, "mysql")
+    s, t = "inc_ss_src", "inc_ss_dst"
+    db.run(
+        f"DROP TABLE IF EXISTS {s}",
+        f"DROP TABLE IF EXISTS {t}",
+        f"CREATE TABLE {s} (id INTEGER PRIMARY KEY, v varchar(20), modified DATETIME(6))",
+    )
+    recent = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=30)
+    db.many(f"INSERT INTO {s} VALUES (%s, %s, %s)", [(i, f"v{i}", recent) for i in range(10)])
+    plan = ReplicationPlan(job_name="incss", query_id=t, source=TableRef((s,)), destination=t, use_gmt=True)
+    run_replication(plan, db.url, db.url)
+    stages: list[str] = []
+    real = MySQLDialect.create_stage
+    monkeypatch.setattr(
+        MySQLDialect, "create_stage", lambda self, *a, **k: stages.append(a[2]) or real(self, *a, **k)
+    )
+    db.run(
+        f"UPDATE {s} SET v = 'changed' WHERE id IN (3, 4)", f"INSERT INTO {s} VALUES (50, 'new', '{recent}')"
+    )
+    before = db.rows(f"SELECT id, v FROM {t} ORDER BY id")
+    token = CancelToken()
+    token.add_commit_guard(lambda: True)
+    with pytest.raises(ReplicationCancelled):
+        run_replication(plan, db.url, db.url, cancel=token)
+    assert db.rows(f"SELECT id, v FROM {t} ORDER BY id") == before
+    second = run_replication(plan, db.url, db.url)
+    assert (second.rows_read, second.rows_inserted, second.rows_updated) == (11, 1, 2)
+    assert stages == []
+    assert db.rows(f"SELECT id, v FROM {t} ORDER BY id") == db.rows(f"SELECT id, v FROM {s} ORDER BY id")
