@@ -2,13 +2,13 @@
 :mod:`airflow_sync.engine.route` chose, inside the caller's transaction; never commits.
 
 Whatever the path, the run's counts and the check column's maximum are kept alike: the row path tracks the
-maximum while reading, the bulk paths read it back from the rows just loaded.
+maximum while reading, the bulk paths ask the source for it first.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from typing import Any
 
 from airflow_sync.engine import hooks, read, route
 from airflow_sync.engine.context import RunContext
@@ -37,20 +37,44 @@ def load(ctx: RunContext, target: str, table: DestinationTable, conds: list[str]
     d = ctx.dst_d
     label = f"'{table.name}'" if target == d.qualify(table.schema, table.name) else (
         f"the staging table of '{table.name}'")  # fmt: skip
-    if route.in_engine(ctx, table):
-        n = _copy_in_engine(ctx, target, table, sq.sql(conds, order, prefix=ctx.attached), label)
-        if n is not None:
+    copy = route.in_engine(ctx, table)
+    text = route.text_exprs(ctx, table)
+    rendered = route.rendered_rows(ctx, table) if text is None else None
+    if copy or text is not None or rendered is not None:
+        # bulk paths see no value in Python: the check column's maximum comes from the source, before
+        # the rows (its index answers at once); a row changed meanwhile is read again next run, never lost
+        newest = source_max(ctx, conds)
+        if copy:
+            n = _copy_in_engine(ctx, target, table, sq.sql(conds, order, prefix=ctx.attached), label)
+            if n is not None:
+                ctx.see(newest)
+                return n
+        if text is not None:
+            n = _copy_text(ctx, target, table, sq.sql(conds, order), text, label)
+            if n is not None:
+                ctx.see(newest)
+                return n
+        if rendered is not None:
+            sql = f"SELECT {', '.join(rendered)} FROM ({sq.sql(conds, order)}) q"
+            n = _load_rendered(ctx, target, table, sql, label)
+            ctx.see(newest)
             return n
-    exprs = route.text_exprs(ctx, table)
-    if exprs is not None:
-        n = _copy_text(ctx, target, table, sq.sql(conds, order), exprs, label)
-        if n is not None:
-            return n
-    exprs = route.rendered_rows(ctx, table)
-    if exprs is not None:
-        sql = f"SELECT {', '.join(exprs)} FROM ({sq.sql(conds, order)}) q"
-        return _load_rendered(ctx, target, table, sql, label)
     return _load_rows(ctx, target, table, sq.sql(conds, order), label)
+
+
+def source_max(ctx: RunContext, conds: list[str]) -> Any:
+    """The largest check-column value among the source rows matching ``conds`` (canonical), or None."""
+    sq = ctx.sq
+    assert sq is not None
+    if sq.check is None or sq.check_index is None:
+        return None
+    ctx.at("source", f"reading the newest check value of '{ctx.summary.source}'")
+    check = ctx.src_d.quote_ident(sq.columns[sq.check_index].name)
+    m = ctx.src_d.scalar(ctx.src, f"SELECT MAX(q.{check}) FROM ({sq.sql(conds)}) q")
+    ctx.rollback_source()
+    canon = ctx.src_d.reader(sq.check.type, sq.check.native)
+    m = canon(m) if canon is not None and m is not None else m
+    return as_datetime(m) if m is not None and not isinstance(m, int) else m
 
 
 def upsert_in_engine(ctx: RunContext, target: str, table: DestinationTable, conds: list[str]) -> bool:
@@ -61,20 +85,12 @@ def upsert_in_engine(ctx: RunContext, target: str, table: DestinationTable, cond
     if not ctx.attached or not route.in_engine(ctx, table):
         return False
     cols, keys = [c.name for c in table.columns], table.primary_key
-    # the maximum first, from the source's index: a row changed after it is upserted now and read again
-    # by the next run (an idempotent upsert), never skipped
-    ctx.at("source", f"reading the newest check value of '{ctx.summary.source}'")
-    check = ctx.src_d.quote_ident(sq.columns[sq.check_index].name)
-    m = ctx.src_d.scalar(ctx.src, f"SELECT MAX(q.{check}) FROM ({sq.sql(conds)}) q")
-    ctx.rollback_source()
+    newest = source_max(ctx, conds)  # first: see load()
     ctx.at("destination", f"merging into '{table.name}'")
     both = ctx.dst_d.upsert_query(ctx.dst, target, sq.sql(conds, prefix=ctx.attached), cols, keys)
     if both is None:
         return False
-    canon = ctx.src_d.reader(sq.check.type, sq.check.native)
-    m = canon(m) if canon is not None and m is not None else m
-    if m is not None:
-        ctx.see(as_datetime(m) if not isinstance(m, int) else m)
+    ctx.see(newest)
     ctx.summary.rows_inserted += both[0]
     ctx.summary.rows_updated += both[1]
     ctx.summary.rows_read += both[2]
@@ -106,7 +122,7 @@ def _load_rendered(ctx: RunContext, target: str, table: DestinationTable, sql: s
         batches.close()  # type: ignore[attr-defined]
     ctx.rollback_source()
     ctx.summary.rows_read -= n  # counted by row_batches already; _loaded counts bulk paths
-    _loaded(ctx, target, table, n)
+    _loaded(ctx, n)
     ctx.detail("loaded %d rows rendered by the source in %.3f s", n, time.monotonic() - t0)
     return n
 
@@ -121,7 +137,7 @@ def _copy_in_engine(
     if n is None:
         return None
     ctx.rollback_source()
-    _loaded(ctx, target, table, n)
+    _loaded(ctx, n)
     ctx.summary.batches += 1
     ctx.detail("copied %d rows inside the engine in %.3f s", n, time.monotonic() - t0)
     return n
@@ -142,30 +158,13 @@ def _copy_text(
         blocks.close()  # type: ignore[attr-defined]
     ctx.at("destination", f"copying into {label}")
     ctx.rollback_source()
-    _loaded(ctx, target, table, n)
+    _loaded(ctx, n)
     ctx.detail("copied %d rows through the text pipe in %.3f s", n, time.monotonic() - t0)
     return n
 
 
-def _loaded(ctx: RunContext, target: str, table: DestinationTable, n: int) -> None:
-    """Counts and the check column's maximum after a bulk path loaded ``n`` rows into ``target``."""
-    sq = ctx.sq
-    assert sq is not None
+def _loaded(ctx: RunContext, n: int) -> None:
+    """Counts after a bulk path loaded ``n`` rows."""
     ctx.token.check()
     ctx.summary.rows_read += n
-    if sq.check_index is not None:
-        _max_from(ctx, target, table, sq.check_index)
     hooks.point("batch")
-
-
-def _max_from(ctx: RunContext, target: str, table: DestinationTable, index: int) -> None:
-    """The check column's maximum, read back from the rows just loaded."""
-    d = ctx.dst_d
-    col = table.columns[index]
-    m = d.scalar(ctx.dst, f"SELECT MAX({d.quote_ident(col.name)}) FROM {target}")
-    canon = d.reader(col.type, col.native)
-    m = canon(m) if canon is not None and m is not None else m
-    if isinstance(m, datetime) and ctx.sq is not None and ctx.sq.columns[index].type.tz and m.tzinfo is None:
-        m = m.replace(tzinfo=UTC)  # an aware source column loaded as UTC wall time (see route.text_exprs)
-    if m is not None:
-        ctx.see(as_datetime(m) if not isinstance(m, int) else m)
