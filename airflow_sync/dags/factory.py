@@ -51,6 +51,13 @@ def _tags(job: Job) -> list[str]:
     return [t[:_TAG_MAX] for t in ("airflow_sync", f"source:{job.source}", f"destination:{job.destination}")]
 
 
+def sync_jobs_path(job_name: str) -> str:
+    """The job's page in the Sync Jobs app, relative to the Airflow UI's base (works under a sub-path)."""
+    from urllib.parse import quote
+
+    return f"plugin/sync-jobs/jobs/{quote(job_name, safe='')}"
+
+
 def doc_md(job: Job) -> str:
     """Markdown shown on the DAG page: connections, schedule, every set option and every query."""
     wire = job.to_wire()
@@ -70,7 +77,8 @@ def doc_md(job: Job) -> str:
         f"**Schedule:** `{schedule}`  \n**Version:** `{job.version}`\n\n"
         f"#### Queries\n\n{queries}\n\n"
         "#### Options\n\n| Field | Value |\n|---|---|\n" + "\n".join(rows) + "\n\n"
-        "Edit this job through the airflow_sync Job API or `airflow-sync jobs apply`; "
+        f"**[Open {job.name} in Sync Jobs]({sync_jobs_path(job.name)})** — its queries, history and logs, and "
+        "the editor. Also editable through the airflow_sync Job API or `airflow-sync jobs apply`; "
         'run a subset with conf `{"queries": ["<task id>", ...]}` (the Trigger form offers them).\n'
     )
 

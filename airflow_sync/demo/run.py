@@ -350,6 +350,7 @@ def _demo(args: argparse.Namespace, layout: Layout) -> int:
     _say(
         f"\nAirflow UI:  http://127.0.0.1:{port}   login: {home.ADMIN_USER} / {keys['admin_password']}"
         f"   (password also in {layout.airflow_home / 'passwords.json'})"
+        f"\nSync Jobs:   http://127.0.0.1:{port}/plugin/sync-jobs   (the jobs page in the UI, same login)"
         f"\nJob API:     http://127.0.0.1:{port}/api.rsc/jobs"
         f"\nThis shell:  export AIRFLOW_HOME={layout.airflow_home}   (then `airflow-sync jobs list` ...)"
         f"\nLogs:        {layout.logs}/   Task logs: {layout.airflow_home / 'logs'}/"

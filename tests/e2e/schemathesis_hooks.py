@@ -33,6 +33,8 @@ SEMANTIC: dict[tuple[str, str], re.Pattern[str]] = {
     ("GET", "/history/$count"): re.compile(r"^\$filter$"),
     # the named queries must be queries of the job (and at least one must be named)
     ("POST", "/executeQuery"): re.compile(r"^(Query|Query#\d+)$"),
+    # the Sync Jobs page's schedule preview: the cron is parsed as a job's is
+    ("POST", "/previewSchedule"): re.compile(r"^ScheduledCron$"),
 }
 
 

@@ -57,3 +57,15 @@ def test_react_app_entry_is_valid_for_airflow():
     # relative to Airflow's <base href>, served by the plugin's own app
     assert entry["bundle_url"] == f"api.rsc/ui/{www.BUNDLE_NAME}"
     assert entry["icon"] == "api.rsc/ui/icon.svg" and (www.ICONS["icon.svg"]).is_file()
+
+
+def test_dag_doc_links_back_to_the_job_page():
+    from airflow_sync.dags.factory import doc_md, sync_jobs_path
+    from airflow_sync.jobs.model import Job
+
+    job = Job.from_wire(
+        {"JobName": "crm.v2-x", "Source": "a", "Destination": "b", "Query#1": "REPLICATE [t]"}
+    )
+    assert sync_jobs_path(job.name) == f"plugin/{www.URL_ROUTE}/jobs/crm.v2-x"
+    assert sync_jobs_path("a b/c") == f"plugin/{www.URL_ROUTE}/jobs/a%20b%2Fc"
+    assert f"[Open crm.v2-x in Sync Jobs](plugin/{www.URL_ROUTE}/jobs/crm.v2-x)" in doc_md(job)

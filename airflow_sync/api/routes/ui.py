@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
@@ -24,11 +24,13 @@ from airflow_sync import www
 from airflow_sync.api.auth import CurrentPrincipal, Principal, get_principal, require
 from airflow_sync.api.errors import ApiError
 from airflow_sync.api.models import (
+    JOB_KEY_MAX,
     LogCollectionResponse,
     ResultCollectionResponse,
-    Scalar,
     body_doc,
-    error_docs,
+    error_responses,
+    wire_int,
+    wire_str,
 )
 from airflow_sync.api.services.common import dag_id_for, get_field, job_key, run_db
 from airflow_sync.api.wire import envelope, read_body, to_int
@@ -40,12 +42,18 @@ MAX_PREVIEW = 20
 _MEDIA = {".cjs": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
 
 
+CRON_MAX = 200
+RUN_ID_MAX = 250  # Airflow's run_id column
+
+
 class PreviewScheduleBody(BaseModel):
     """A cron in CData's form (day-of-week 1-7, 1 = Sunday; ``?``, ``L``, ``#`` translated)."""
 
     model_config = ConfigDict(extra="allow")
-    ScheduledCron: str
-    Count: Scalar = Field(None, description="how many run times (1-20, default 5)")
+    ScheduledCron: Annotated[
+        Any, wire_str(CRON_MAX, "5 fields: minute hour day month day-of-week", required=True)
+    ]
+    Count: Annotated[Any, wire_int(1, MAX_PREVIEW, "how many run times (default 5)")] = None
 
 
 class PreviewScheduleResponse(BaseModel):
@@ -71,15 +79,15 @@ class RunBody(BaseModel):
     """Name a job and one of its runs (a RunId from history or getJobStatus)."""
 
     model_config = ConfigDict(extra="allow")
-    JobName: str
-    RunId: str
+    JobName: Annotated[Any, wire_str(JOB_KEY_MAX, "the job's name (or JobId)", required=True)]
+    RunId: Annotated[Any, wire_str(RUN_ID_MAX, "a RunId from history", required=True)]
 
 
 @router.get(
     "/ui/{name}",
     summary="The Sync Jobs page's bundle and icons (loaded by Airflow's UI with the session cookie)",
     response_class=FileResponse,
-    responses=error_docs(401, 404),
+    responses=error_responses(404),
     dependencies=[Depends(get_principal)],
 )
 def ui_file(name: str) -> Response:
@@ -103,7 +111,7 @@ def ui_file(name: str) -> Response:
 @router.get(
     "/permissions",
     summary="Who the caller is and whether they may create jobs (the page hides what they may not do)",
-    responses={200: {"model": PermissionsResponse}, **error_docs(401)},
+    responses={200: {"model": PermissionsResponse}, **error_responses()},
 )
 async def permissions(principal: CurrentPrincipal) -> dict[str, Any]:
     can_create = await run_db(lambda *, session: principal.allowed("edit", None))
@@ -149,7 +157,7 @@ def preview_schedule(cron: str, count: int, *, now: datetime | None = None) -> d
 @router.post(
     "/previewSchedule",
     summary="Next run times of a cron (CData's form) as the job's DAG will fire them, and the words for it",
-    responses={200: {"model": PreviewScheduleResponse}, **error_docs(400, 401, 403)},
+    responses={200: {"model": PreviewScheduleResponse}, **error_responses(400, 403)},
     openapi_extra=body_doc(PreviewScheduleBody),
     dependencies=[Depends(require("read"))],
 )
@@ -177,11 +185,16 @@ def _job_and_run(key: str, run_id: str, principal: Principal, *, session: Any) -
         job, name = None, key
     dag_id = dag_id_for(name)
     principal.authorize("read", dag_id)
-    run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+    # no run id holds NUL, and PostgreSQL refuses NUL in a query parameter (a 500 otherwise)
+    run = (
+        None
+        if "\x00" in run_id
+        else session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+    )
     if run is None:
         if job is None:
             raise JobNotFoundError(f"Job '{key}' does not exist")
-        raise ApiError(404, "NotFound", f"Job '{name}' has no run {run_id!r}.", target="RunId")
+        raise ApiError(404, "NotFound", f"Job '{name}' has no run {run_id[:250]!r}.", target="RunId")
     return job, run
 
 
@@ -215,7 +228,7 @@ async def _run_body(request: Request) -> tuple[str, str]:
 @router.post(
     "/getRunResults",
     summary="One run's job row and per-query rows (Status, RecordsAffected, errors), like getJobStatus",
-    responses={200: {"model": ResultCollectionResponse}, **error_docs(400, 401, 403, 404)},
+    responses={200: {"model": ResultCollectionResponse}, **error_responses(400, 403, 404)},
     openapi_extra=body_doc(RunBody),
 )
 async def get_run_results(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
@@ -226,7 +239,7 @@ async def get_run_results(request: Request, principal: CurrentPrincipal) -> dict
 @router.post(
     "/getRunLog",
     summary="The task logs of one run; Content is base64 of each attempt's log",
-    responses={200: {"model": LogCollectionResponse}, **error_docs(400, 401, 403, 404)},
+    responses={200: {"model": LogCollectionResponse}, **error_responses(400, 403, 404)},
     openapi_extra=body_doc(RunBody),
 )
 async def get_run_log(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:

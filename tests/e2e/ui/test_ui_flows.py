@@ -200,6 +200,12 @@ def _engineer(page: Page, air) -> None:
     expect(page.get_by_test_id("query-row-3")).to_contain_text(f"{ORDERS}")
     assert warehouse_count(air, "orders") == ORDERS and warehouse_count(air, "customers") == CUSTOMERS
     shot(page, "06-job-page")
+    # both ways between the job and its DAG: the job page links the DAG, the DAG's docs link back
+    page.get_by_role("link", name=f"DAG sync__{JOB} in Airflow").click()
+    page.wait_for_url(re.compile(rf".*/dags/sync__{JOB}$"))
+    page.get_by_role("button", name=re.compile("doc", re.IGNORECASE)).first.click()
+    page.get_by_role("link", name=f"Open {JOB} in Sync Jobs").click()
+    expect(page.get_by_test_id("job-title")).to_have_text(JOB, timeout=30_000)
 
     # history, one run's results and its log (rendered and downloadable)
     page.get_by_test_id("history-tab").click()

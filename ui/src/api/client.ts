@@ -7,11 +7,12 @@ import createClient from "openapi-fetch";
 import type { components, paths } from "./schema.gen";
 
 export type Schemas = components["schemas"];
-export type Job = Schemas["JobResponse"] & Record<string, string | null | undefined>;
+export type Job = Schemas["Job"] & Record<string, string | null | undefined>;
 export type ResultRow = Schemas["ResultRow"];
 export type HistoryRow = Schemas["HistoryRow"];
 export type LogRow = Schemas["LogRow"];
-export type ErrorDetail = Schemas["ErrorDetail"] & { details?: ErrorDetail[] };
+export type ErrorBody = Schemas["ErrorBody"];
+export type ErrorDetail = Schemas["ErrorDetail"];
 
 export const UI_HEADER = "X-Airflow-Sync-UI";
 
@@ -31,19 +32,22 @@ export const client = createClient<paths>({
   headers: { [UI_HEADER]: "1" },
 });
 
-/** An error answered by the API, in its envelope {"error": {code, message, target?}}. */
+/** An error answered by the API, in its envelope {"error": {code, message, target?, position?, details?}}. */
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly target?: string;
+  /** 0-based character offset in the target field's text (a query's syntax error) */
+  readonly position?: number;
   readonly details: ErrorDetail[];
 
-  constructor(status: number, detail: Partial<ErrorDetail> | undefined) {
-    super(detail?.message ?? `The server answered ${status}.`);
+  constructor(status: number, body: Partial<ErrorBody> | undefined) {
+    super(body?.message ?? `The server answered ${status}.`);
     this.status = status;
-    this.code = detail?.code ?? "Error";
-    this.target = detail?.target ?? undefined;
-    this.details = detail?.details ?? [];
+    this.code = body?.code ?? "Error";
+    this.target = body?.target ?? undefined;
+    this.position = body?.position ?? undefined;
+    this.details = body?.details ?? [];
   }
 }
 
@@ -53,14 +57,14 @@ type Answer<T> = { data?: T; error?: unknown; response: Response };
 export async function unwrap<T>(pending: Promise<Answer<T>>): Promise<T> {
   const { data, error, response } = await pending;
   if (!response.ok) {
-    const envelope = error as { error?: ErrorDetail } | undefined;
+    const envelope = error as { error?: ErrorBody } | undefined;
     throw new ApiError(response.status, envelope?.error);
   }
   return data as T;
 }
 
-/** OData system query options. The routes read them from the query string themselves, so the document does
- * not declare them; they pass through openapi-fetch's query serializer unchanged. */
+/** OData system query options. The document declares them per entity set ($orderby as an enum of
+ * "<field> asc|desc"); the UI builds them from what the user picked, so they are passed as one object. */
 export type OData = { $filter?: string; $orderby?: string; $top?: number; $skip?: number; $count?: boolean };
 export function odataParams(query: OData): { params: { query: never } } {
   const clean = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== ""));

@@ -1,33 +1,19 @@
-// The connection-browsing endpoints (spec connections-tasks.md: GET /connections, POST /getConnectionTables,
-// POST /getConnectionTableColumns). They come from another part of the API; until their routes are in the
-// OpenAPI document this client was generated from, the rows are typed here from the spec, and the calls go
-// through the same typed client (path cast). `npm run codegen` after they land makes the casts unnecessary.
+// The connection-browsing endpoints (spec connections-tasks.md): GET /connections, POST /getConnectionTables,
+// POST /getConnectionTableColumns, through the typed client.
 import { useQuery } from "@tanstack/react-query";
 
-import { client, unwrap } from "./client";
+import { client, unwrap, type Schemas } from "./client";
 
-export type ConnectionRow = { Name: string; ProviderName?: string; ConnectionString?: string; ConnectionState?: string };
-export type TableRow = { TableName: string; Schema?: string | null; Catalog?: string | null; TableType?: string };
-export type ColumnRow = {
-  ColumnName: string;
-  DataType?: string;
-  IsNullable?: string;
-  MaxLength?: string | null;
-  IsPrimaryKey?: string;
-};
-
-type Loose = {
-  GET: (path: string, init?: unknown) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
-  POST: (path: string, init?: unknown) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
-};
-const loose = client as unknown as Loose;
+export type ConnectionRow = Schemas["ConnectionResponse"];
+export type TableRow = Schemas["TableRowModel"];
+export type ColumnRow = Schemas["ColumnRowModel"];
 
 export function useConnections() {
   return useQuery({
     queryKey: ["connections"],
     staleTime: 30_000,
-    retry: false, // a 404 (not served) or 403 does not change on retry: fall back to typing the id at once
-    queryFn: async () => ((await unwrap(loose.GET("/connections"))) as { value: ConnectionRow[] }).value,
+    retry: false, // a 403 does not change on retry: fall back to typing the id at once
+    queryFn: async () => (await unwrap(client.GET("/connections", {}))).value as ConnectionRow[],
   });
 }
 
@@ -37,9 +23,8 @@ export function useTables(connection: string | undefined) {
     enabled: !!connection,
     staleTime: 30_000,
     queryFn: async () =>
-      ((await unwrap(loose.POST("/getConnectionTables", { body: { ConnectionName: connection, TableOrView: "ALL" } }))) as {
-        value: TableRow[];
-      }).value,
+      (await unwrap(client.POST("/getConnectionTables", { body: { ConnectionName: connection ?? "", TableOrView: "ALL" } })))
+        .value as TableRow[],
   });
 }
 
@@ -49,8 +34,7 @@ export function useColumns(connection: string | undefined, table: string | undef
     enabled: !!connection && !!table,
     staleTime: 30_000,
     queryFn: async () =>
-      ((await unwrap(loose.POST("/getConnectionTableColumns", { body: { ConnectionName: connection, Table: table } }))) as {
-        value: ColumnRow[];
-      }).value,
+      (await unwrap(client.POST("/getConnectionTableColumns", { body: { ConnectionName: connection ?? "", Table: table ?? "" } })))
+        .value as ColumnRow[],
   });
 }

@@ -3,7 +3,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { isActive } from "../lib/status";
-import { client, odataParams, unwrap, type HistoryRow, type Job, type OData, type ResultRow } from "./client";
+import { client, odataParams, unwrap, type HistoryRow, type Job, type OData, type ResultRow, type Schemas } from "./client";
 
 export const LIVE_MS = 5_000;
 export const IDLE_MS = 30_000;
@@ -16,8 +16,10 @@ export function useJobs(query: OData) {
   return useQuery({
     queryKey: ["jobs", query],
     queryFn: async (): Promise<JobsPage> => {
-      const data = await unwrap(client.GET("/jobs", odataParams({ ...query, $count: true })));
-      const body = data as typeof data & { "@odata.count"?: number };
+      // the route answers one entity only for ?JobName=, which the list never sends
+      const body = (await unwrap(client.GET("/jobs", odataParams({ ...query, $count: true })))) as Schemas["JobCollection"] & {
+        "@odata.count"?: number;
+      };
       return { jobs: body.value as Job[], count: body["@odata.count"] ?? body.value.length };
     },
     placeholderData: keepPreviousData,

@@ -14,7 +14,95 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel the job's queued or running run (marked failed in Airflow with a 'Cancelled' note) */
-        post: operations["cancel_job_cancelJob_post"];
+        post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the connections the engine can use (OData $filter/$select/$orderby/$top/$skip/$count) */
+        get: operations["listConnections"];
+        put?: never;
+        /** Create an Airflow connection from ProviderName + a CData connection string */
+        post: operations["createConnection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/connections({key})": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One connection: connections(X), connections('X'), connections(Name='X') */
+        get: operations["getConnection"];
+        /** Modify a connection: only the keys given change; refused while a running job uses it */
+        put: operations["modifyConnection"];
+        post?: never;
+        /** Delete a connection; refused (409, naming them) while any job references it */
+        delete: operations["deleteConnection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/connections({key})/{prop}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One property of a connection as {'value': ...} */
+        get: operations["getConnectionProperty"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/connections({key})/{prop}/$value": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One property of a connection as plain text (204 when null) */
+        get: operations["getConnectionPropertyValue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/connections/$count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Number of connections (after $filter) as plain text */
+        get: operations["countConnections"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -31,7 +119,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Run a job; by default wait for the end (WaitForResults, Timeout) and return per-query rows */
-        post: operations["execute_job_executeJob_post"];
+        post: operations["executeJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -48,7 +136,41 @@ export interface paths {
         get?: never;
         put?: never;
         /** Run only the named queries of a job (Query#1..n); the others are skipped */
-        post: operations["execute_query_executeQuery_post"];
+        post: operations["executeQuery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/getConnectionTableColumns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Columns of one table as the engine reflects them (type, nullability, length, key) */
+        post: operations["getConnectionTableColumns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/getConnectionTables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Tables and views of a connection's database (TableOrView, Schema, TopTable, SkipTable) */
+        post: operations["getConnectionTables"];
         delete?: never;
         options?: never;
         head?: never;
@@ -65,7 +187,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Latest run of one job (job row + one row per query) or of every job (one row each) */
-        post: operations["get_job_status_getJobStatus_post"];
+        post: operations["getJobStatus"];
         delete?: never;
         options?: never;
         head?: never;
@@ -82,7 +204,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Task logs of the job's runs of the last Days days; Content is base64 of each attempt's log */
-        post: operations["get_logs_getLogs_post"];
+        post: operations["getLogs"];
         delete?: never;
         options?: never;
         head?: never;
@@ -99,7 +221,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** The task logs of one run; Content is base64 of each attempt's log */
-        post: operations["get_run_log_getRunLog_post"];
+        post: operations["getRunLog"];
         delete?: never;
         options?: never;
         head?: never;
@@ -116,7 +238,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** One run's job row and per-query rows (Status, RecordsAffected, errors), like getJobStatus */
-        post: operations["get_run_results_getRunResults_post"];
+        post: operations["getRunResults"];
         delete?: never;
         options?: never;
         head?: never;
@@ -131,7 +253,7 @@ export interface paths {
             cookie?: never;
         };
         /** Run history of Sync jobs (OData $filter/$select/$orderby/$top/$skip; ?JobName=X) */
-        get: operations["list_history_history_get"];
+        get: operations["listHistory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -148,7 +270,7 @@ export interface paths {
             cookie?: never;
         };
         /** One history row by its Id */
-        get: operations["get_history_history__key___get"];
+        get: operations["getHistory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -165,7 +287,7 @@ export interface paths {
             cookie?: never;
         };
         /** Number of history rows (after $filter) as plain text */
-        get: operations["count_history_history__count_get"];
+        get: operations["countHistory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -181,11 +303,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List jobs (OData $filter/$select/$orderby/$top/$skip), or one job with ?JobName= */
-        get: operations["list_jobs_jobs_get"];
+        /** List jobs (OData $filter/$select/$orderby/$top/$skip/$count), or one job with ?JobName= */
+        get: operations["listJobs"];
         put?: never;
         /** Create a job (its DAG is generated and runnable within seconds) */
-        post: operations["create_job_jobs_post"];
+        post: operations["createJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -200,12 +322,12 @@ export interface paths {
             cookie?: never;
         };
         /** Get one job: jobs(X), jobs('X'), jobs(JobName='X'); X may also be the JobId */
-        get: operations["get_job_jobs__key___get"];
-        /** Modify a job: only sent fields change; any Query#N replaces the query list */
-        put: operations["modify_job_jobs__key___put"];
+        get: operations["getJob"];
+        /** Modify a job: only sent fields change; any Query#N replaces the query list; If-Match/Version makes it conditional */
+        put: operations["modifyJob"];
         post?: never;
         /** Delete a job: its DAG is paused at once and leaves the UI; run history is kept */
-        delete: operations["delete_job_jobs__key___delete"];
+        delete: operations["deleteJob"];
         options?: never;
         head?: never;
         patch?: never;
@@ -219,7 +341,7 @@ export interface paths {
             cookie?: never;
         };
         /** One property of a job as {'value': ...} */
-        get: operations["get_job_property_jobs__key____prop__get"];
+        get: operations["getJobProperty"];
         put?: never;
         post?: never;
         delete?: never;
@@ -235,8 +357,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One property of a job as plain text */
-        get: operations["get_job_property_value_jobs__key____prop___value_get"];
+        /** One property of a job as plain text (204 when it is null) */
+        get: operations["getJobPropertyValue"];
         put?: never;
         post?: never;
         delete?: never;
@@ -253,7 +375,7 @@ export interface paths {
             cookie?: never;
         };
         /** Number of jobs (after $filter) as plain text */
-        get: operations["count_jobs_jobs__count_get"];
+        get: operations["countJobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -270,7 +392,7 @@ export interface paths {
             cookie?: never;
         };
         /** Who the caller is and whether they may create jobs (the page hides what they may not do) */
-        get: operations["permissions_permissions_get"];
+        get: operations["permissions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -289,7 +411,79 @@ export interface paths {
         get?: never;
         put?: never;
         /** Next run times of a cron (CData's form) as the job's DAG will fire them, and the words for it */
-        post: operations["preview_schedule_route_previewSchedule_post"];
+        post: operations["previewScheduleRoute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tasks of every job (OData $filter/$select/$orderby/$top/$skip/$count), or of ?JobName= */
+        get: operations["listTasks"];
+        /** Change a task named in the body (TaskId, and JobName or JobId): Query/Table, Index moves it */
+        put: operations["updateTask"];
+        /** Add a task to a job (Query, or Table -> REPLICATE [Table]); Index inserts, later tasks shift */
+        post: operations["createTask"];
+        /** Remove a task: ?JobName=&TaskId= (later tasks move up) */
+        delete: operations["deleteTask"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tasks({key})": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tasks of one job: tasks('JobName') (or a JobId); tasks('TaskId') gives that task */
+        get: operations["getTasks"];
+        /** Change the task named by TaskId in the body (Query/Table, Index moves it), or add a task */
+        put: operations["putTask"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tasks/$count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Number of tasks (after $filter) as plain text */
+        get: operations["countTasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/testConnection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Connect with the engine's driver, run a trivial query, return the outcome and server version */
+        post: operations["testConnection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -307,13 +501,13 @@ export interface paths {
          * List Api Tokens
          * @description Every API token (never secrets or hashes), revoked ones included.
          */
-        get: operations["list_api_tokens_tokens_get"];
+        get: operations["listApiTokens"];
         put?: never;
         /**
          * Create Api Token
          * @description Issue a token. Body: ``{"Name": ..., "Role": "admin|job_creator|standard|support|viewer"}``.
          */
-        post: operations["create_api_token_tokens_post"];
+        post: operations["createApiToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -331,14 +525,14 @@ export interface paths {
          * Get Api Token
          * @description One token's record.
          */
-        get: operations["get_api_token_tokens__key___get"];
+        get: operations["getApiToken"];
         put?: never;
         post?: never;
         /**
          * Revoke Api Token
          * @description Revoke a token (idempotent).
          */
-        delete: operations["revoke_api_token_tokens__key___delete"];
+        delete: operations["revokeApiToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -352,7 +546,7 @@ export interface paths {
             cookie?: never;
         };
         /** The Sync Jobs page's bundle and icons (loaded by Airflow's UI with the session cookie) */
-        get: operations["ui_file_ui__name__get"];
+        get: operations["uiFile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -365,18 +559,170 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** ErrorDetail */
+        /** ColumnRowModel */
+        ColumnRowModel: {
+            /** Columnname */
+            ColumnName: string;
+            /**
+             * Datatype
+             * @description the database's own type name, without length (varchar, numeric...)
+             */
+            DataType: string;
+            /**
+             * Isnullable
+             * @description True or False
+             */
+            IsNullable: string;
+            /**
+             * Isprimarykey
+             * @description True or False
+             */
+            IsPrimaryKey: string;
+            /**
+             * Maxlength
+             * @description characters (strings) or bytes (binary)
+             */
+            MaxLength?: string | null;
+            /** Precision */
+            Precision?: string | null;
+            /** Scale */
+            Scale?: string | null;
+        };
+        /** ConnectionCollectionResponse */
+        ConnectionCollectionResponse: {
+            /** @Odata.Context */
+            "@odata.context": string;
+            /** @Odata.Count */
+            "@odata.count"?: number | null;
+            /**
+             * Value
+             * @description ConnectionResponse rows (only $select fields when given)
+             */
+            value: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * ConnectionResponse
+         * @description A connection entity; the connection string has its password and secret-like extras masked.
+         */
+        ConnectionResponse: {
+            /** @Odata.Context */
+            "@odata.context"?: string | null;
+            /**
+             * Canremove
+             * @description True or False
+             */
+            CanRemove: string;
+            /**
+             * Canupdate
+             * @description True or False
+             */
+            CanUpdate: string;
+            /**
+             * Connectionstate
+             * @description Tested, Failed or Untested
+             */
+            ConnectionState: string;
+            /**
+             * Connectionstring
+             * @description Key=Value;... with secrets as ********
+             */
+            ConnectionString: string;
+            /**
+             * Connectiontype
+             * @description the Airflow connection type
+             */
+            ConnectionType: string;
+            /** Description */
+            Description: string;
+            /**
+             * Lasttested
+             * @description ISO-8601 time of the last testConnection
+             */
+            LastTested?: string | null;
+            /** Name */
+            Name: string;
+            /**
+             * Origin
+             * @description metastore (editable), environment or secrets file (read-only)
+             */
+            Origin: string;
+            /**
+             * Providername
+             * @description PostgreSQL, MySQL, MariaDB, SQLite, or the Airflow connection type
+             */
+            ProviderName: string;
+        };
+        /** ConnectionTableColumnsResponse */
+        ConnectionTableColumnsResponse: {
+            /** @Odata.Context */
+            "@odata.context": string;
+            /** Value */
+            value: components["schemas"]["ColumnRowModel"][];
+        };
+        /** ConnectionTablesResponse */
+        ConnectionTablesResponse: {
+            /** @Odata.Context */
+            "@odata.context": string;
+            /** Value */
+            value: components["schemas"]["TableRowModel"][];
+        };
+        /**
+         * ErrorBody
+         * @description ``error``: the first problem, and every problem in ``details`` when there were several.
+         */
+        ErrorBody: {
+            /** Code */
+            code: string;
+            /**
+             * Details
+             * @default null
+             */
+            details: components["schemas"]["ErrorDetail"][] | null;
+            /** Message */
+            message: string;
+            /**
+             * Position
+             * @description 0-based character offset in the field's text
+             * @default null
+             */
+            position: number | null;
+            /**
+             * Target
+             * @description the field: JobName, Query#2, ScheduledCron, $filter...
+             * @default null
+             */
+            target: string | null;
+        };
+        /**
+         * ErrorDetail
+         * @description One problem of a request that had several (``error.details``).
+         */
         ErrorDetail: {
             /** Code */
             code: string;
             /** Message */
             message: string;
-            /** Target */
-            target?: string | null;
+            /**
+             * Position
+             * @description 0-based character offset in the field's text
+             * @default null
+             */
+            position: number | null;
+            /**
+             * Target
+             * @description the field: JobName, Query#2, ScheduledCron, $filter...
+             * @default null
+             */
+            target: string | null;
         };
-        /** ErrorResponse */
+        /**
+         * ErrorResponse
+         * @description ``{"error": {"code", "message", "target"?, "position"?, "details"?}}`` — every failure looks so.
+         */
         ErrorResponse: {
-            error: components["schemas"]["ErrorDetail"];
+            error: components["schemas"]["ErrorBody"];
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -387,94 +733,431 @@ export interface components {
         HistoryCollectionResponse: {
             /** @Odata.Context */
             "@odata.context": string;
+            /** @Odata.Count */
+            "@odata.count"?: number | null;
             /** Value */
             value: components["schemas"]["HistoryRow"][];
         };
-        /**
-         * HistoryRow
-         * @description One run of a job (any trigger: API, schedule, Airflow UI).
-         */
-        HistoryRow: {
-            /** Details */
+        /** HistoryEntity */
+        HistoryEntity: {
+            /** @Odata.Context */
+            "@odata.context": string;
+            /**
+             * Details
+             * @default
+             */
             Details: string;
-            /** Id */
+            /**
+             * Id
+             * @default
+             */
             Id: string;
-            /** Instanceid */
+            /**
+             * Instanceid
+             * @default
+             */
             InstanceId: string;
             /** Jobid */
             JobId?: string | null;
-            /** Jobname */
+            /**
+             * Jobname
+             * @default
+             */
             JobName: string;
-            /** Logfile */
+            /**
+             * Logfile
+             * @default
+             */
             LogFile: string;
             /** Recordsaffected */
-            RecordsAffected: string;
+            RecordsAffected?: string | null;
             /** Runenddate */
             RunEndDate?: string | null;
-            /** Runid */
+            /**
+             * Runid
+             * @default
+             */
             RunId: string;
             /** Runstartdate */
             RunStartDate?: string | null;
             /**
              * Runtype
              * @description scheduled or manual
+             * @default
              */
             RunType: string;
             /**
              * Runtime
              * @description hh:mm:ss
+             * @default
              */
             Runtime: string;
             /**
              * Status
              * @description Queued, Running, Successful, Failed or Cancelled
+             * @default
              */
             Status: string;
-        };
-        /** JobCollectionResponse */
-        JobCollectionResponse: {
-            /** @Odata.Context */
-            "@odata.context": string;
-            /** Value */
-            value: components["schemas"]["JobResponse"][];
         };
         /**
-         * JobResponse
-         * @description A job entity: every stored field as a string, ``Query#1..n`` and the read-only fields.
+         * HistoryRow
+         * @description One run of a job (any trigger: API, schedule, Airflow UI); ``$select`` may leave fields out.
          */
-        JobResponse: {
-            /** Canexecute */
-            CanExecute: string;
-            /** Canremove */
-            CanRemove: string;
-            /** Canupdate */
-            CanUpdate: string;
-            /** Dagid */
-            DagId: string;
-            /** Destination */
-            Destination: string;
+        HistoryRow: {
+            /**
+             * Details
+             * @default
+             */
+            Details: string;
+            /**
+             * Id
+             * @default
+             */
+            Id: string;
+            /**
+             * Instanceid
+             * @default
+             */
+            InstanceId: string;
             /** Jobid */
-            JobId: string;
-            /** Jobname */
+            JobId?: string | null;
+            /**
+             * Jobname
+             * @default
+             */
             JobName: string;
-            /** Lastrun */
-            LastRun?: string | null;
-            /** Nextrun */
-            NextRun?: string | null;
-            /** Source */
-            Source: string;
+            /**
+             * Logfile
+             * @default
+             */
+            LogFile: string;
+            /** Recordsaffected */
+            RecordsAffected?: string | null;
+            /** Runenddate */
+            RunEndDate?: string | null;
+            /**
+             * Runid
+             * @default
+             */
+            RunId: string;
+            /** Runstartdate */
+            RunStartDate?: string | null;
+            /**
+             * Runtype
+             * @description scheduled or manual
+             * @default
+             */
+            RunType: string;
+            /**
+             * Runtime
+             * @description hh:mm:ss
+             * @default
+             */
+            Runtime: string;
             /**
              * Status
-             * @description last run: Not Started, Queued, Running, Successful, Failed, Cancelled
+             * @description Queued, Running, Successful, Failed or Cancelled
+             * @default
              */
             Status: string;
+        };
+        Job: {
+            "@odata.context": string;
+            AlterSchema: string;
+            AutoTruncateStrings: string;
+            BatchSize: string;
+            CacheSchema: string;
+            /** @enum {string} */
+            CanExecute: "True" | "False";
+            /** @enum {string} */
+            CanRemove: "True" | "False";
+            /** @enum {string} */
+            CanUpdate: "True" | "False";
+            /** @description seconds; 0 = none */
+            CommandTimeout: string;
+            ContinueOnError: string;
+            DagId: string;
+            /** @description destination: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+            Destination: string;
+            DropTable: string;
+            /** @description e-mail only failed runs */
+            EmailErrorOnly: string;
+            /** @description UUID assigned at creation, stable across edits */
+            JobId: string;
+            /** @description the key: 1-100 of A-Z a-z 0-9 _ . -, not starting with . or - */
+            JobName: string;
+            /** Format: date-time */
+            LastRun: string | null;
             /**
-             * Type
-             * @default Standard
+             * Format: date-time
+             * @description the next scheduled run as Airflow will create it; null when not scheduled
              */
+            NextRun: string | null;
+            NotifyEmailSubject: string;
+            /** @description comma-separated addresses; required when SendEmailNotification */
+            NotifyEmailTo: string;
+            /** @description failures to syslog */
+            NotifyWindowsEvent: string;
+            /** @description Name=Value,... REPLICATE options for every query */
+            OtherCacheOptions: string;
+            PostJob: string;
+            /** @description sql: ..., http: METHOD conn endpoint, python: module:function, or CData event XML */
+            PreJob: string;
+            ReplicateInterval: string;
+            /** @description minutes, hours, days, weeks, months or years */
+            ReplicateIntervalUnit: string;
+            /** @description yyyy-MM-dd, optionally with HH:mm[:ss] */
+            ReplicateStartDate: string;
+            /** @description run on ScheduledCron */
+            Scheduled: string;
+            /** @description 5-field cron (CData day-of-week 1-7, 1 = Sunday; ? L #); required when Scheduled */
+            ScheduledCron: string;
+            /** @description e-mail a run */
+            SendEmailNotification: string;
+            SkipDeleted: string;
+            /** @description source: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+            Source: string;
+            /** @description last run's status, or Not Started */
+            Status: string;
+            TableNamePrefix: string;
+            TruncateTableData: string;
+            /** @description Standard */
             Type: string;
-        } & {
-            [key: string]: unknown;
+            UseGmtDateTime: string;
+            /** @description 1 Error ... 5 Verbose */
+            Verbosity: string;
+            /** @description content version; send it back (If-Match or Version) to modify only that version */
+            Version: string;
+        };
+        JobCollection: {
+            "@odata.context": string;
+            /** @description with $count=true: rows matching $filter */
+            "@odata.count"?: number;
+            value: components["schemas"]["JobRow"][];
+        };
+        /** @description The job body (create: JobName, Source, Destination required; modify: every field optional). */
+        JobCreateBody: {
+            AlterSchema?: boolean | (0 | 1) | string | null;
+            AutoTruncateStrings?: boolean | (0 | 1) | string | null;
+            BatchSize?: number | string | null;
+            CacheSchema?: string | null;
+            /** @description read-only: accepted and ignored */
+            CanExecute?: string | number | boolean | null;
+            /** @description read-only: accepted and ignored */
+            CanRemove?: string | number | boolean | null;
+            /** @description read-only: accepted and ignored */
+            CanUpdate?: string | number | boolean | null;
+            /** @description seconds; 0 = none */
+            CommandTimeout?: number | string | null;
+            ContinueOnError?: boolean | (0 | 1) | string | null;
+            /** @description read-only: accepted and ignored */
+            DagId?: string | number | boolean | null;
+            /** @description destination: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+            Destination: string;
+            DropTable?: boolean | (0 | 1) | string | null;
+            /** @description e-mail only failed runs */
+            EmailErrorOnly?: boolean | (0 | 1) | string | null;
+            /** @description the new job's id (a UUID); left out or blank: a new one is assigned */
+            JobId?: string | null;
+            /** @description the key: 1-100 of A-Z a-z 0-9 _ . -, not starting with . or - */
+            JobName: string;
+            /** @description read-only: accepted and ignored */
+            LastRun?: string | number | boolean | null;
+            /** @description read-only: accepted and ignored */
+            NextRun?: string | number | boolean | null;
+            NotifyEmailSubject?: string | null;
+            /** @description comma-separated addresses; required when SendEmailNotification */
+            NotifyEmailTo?: string | null;
+            /** @description failures to syslog */
+            NotifyWindowsEvent?: boolean | (0 | 1) | string | null;
+            /** @description Name=Value,... REPLICATE options for every query */
+            OtherCacheOptions?: string | null;
+            PostJob?: string | null;
+            /** @description sql: ..., http: METHOD conn endpoint, python: module:function, or CData event XML */
+            PreJob?: string | null;
+            ReplicateInterval?: number | string | null;
+            /** @description minutes, hours, days, weeks, months or years */
+            ReplicateIntervalUnit?: string | null;
+            /** @description yyyy-MM-dd, optionally with HH:mm[:ss] */
+            ReplicateStartDate?: string | null;
+            /** @description run on ScheduledCron */
+            Scheduled?: boolean | (0 | 1) | string | null;
+            /** @description 5-field cron (CData day-of-week 1-7, 1 = Sunday; ? L #); required when Scheduled */
+            ScheduledCron?: string | null;
+            /** @description e-mail a run */
+            SendEmailNotification?: boolean | (0 | 1) | string | null;
+            SkipDeleted?: boolean | (0 | 1) | string | null;
+            /** @description source: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+            Source: string;
+            /** @description read-only: accepted and ignored */
+            Status?: string | number | boolean | null;
+            TableNamePrefix?: string | null;
+            TruncateTableData?: boolean | (0 | 1) | string | null;
+            /** @description read-only: only Standard jobs exist (Standard or 1 accepted, any case) */
+            Type?: string | 1 | null;
+            UseGmtDateTime?: boolean | (0 | 1) | string | null;
+            /** @description 1 Error ... 5 Verbose */
+            Verbosity?: number | string | null;
+            /** @description modify: the version your edit is based on (409 JobConflict if the job changed since) */
+            Version?: string | null;
+            /** @description only 'default' (or empty) exists */
+            WorkspaceId?: string | null;
+        } & (unknown & unknown);
+        /** @description The job body (create: JobName, Source, Destination required; modify: every field optional). */
+        JobModifyBody: {
+            AlterSchema?: boolean | (0 | 1) | string | null;
+            AutoTruncateStrings?: boolean | (0 | 1) | string | null;
+            BatchSize?: number | string | null;
+            CacheSchema?: string | null;
+            /** @description read-only: accepted and ignored */
+            CanExecute?: string | number | boolean | null;
+            /** @description read-only: accepted and ignored */
+            CanRemove?: string | number | boolean | null;
+            /** @description read-only: accepted and ignored */
+            CanUpdate?: string | number | boolean | null;
+            /** @description seconds; 0 = none */
+            CommandTimeout?: number | string | null;
+            ContinueOnError?: boolean | (0 | 1) | string | null;
+            /** @description read-only: accepted and ignored */
+            DagId?: string | number | boolean | null;
+            /** @description destination: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+            Destination?: string;
+            DropTable?: boolean | (0 | 1) | string | null;
+            /** @description e-mail only failed runs */
+            EmailErrorOnly?: boolean | (0 | 1) | string | null;
+            /** @description read-only: accepted and ignored */
+            JobId?: string | number | boolean | null;
+            /** @description the key: 1-100 of A-Z a-z 0-9 _ . -, not starting with . or - */
+            JobName?: string;
+            /** @description read-only: accepted and ignored */
+            LastRun?: string | number | boolean | null;
+            /** @description read-only: accepted and ignored */
+            NextRun?: string | number | boolean | null;
+            NotifyEmailSubject?: string | null;
+            /** @description comma-separated addresses; required when SendEmailNotification */
+            NotifyEmailTo?: string | null;
+            /** @description failures to syslog */
+            NotifyWindowsEvent?: boolean | (0 | 1) | string | null;
+            /** @description Name=Value,... REPLICATE options for every query */
+            OtherCacheOptions?: string | null;
+            PostJob?: string | null;
+            /** @description sql: ..., http: METHOD conn endpoint, python: module:function, or CData event XML */
+            PreJob?: string | null;
+            ReplicateInterval?: number | string | null;
+            /** @description minutes, hours, days, weeks, months or years */
+            ReplicateIntervalUnit?: string | null;
+            /** @description yyyy-MM-dd, optionally with HH:mm[:ss] */
+            ReplicateStartDate?: string | null;
+            /** @description run on ScheduledCron */
+            Scheduled?: boolean | (0 | 1) | string | null;
+            /** @description 5-field cron (CData day-of-week 1-7, 1 = Sunday; ? L #); required when Scheduled */
+            ScheduledCron?: string | null;
+            /** @description e-mail a run */
+            SendEmailNotification?: boolean | (0 | 1) | string | null;
+            SkipDeleted?: boolean | (0 | 1) | string | null;
+            /** @description source: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+            Source?: string;
+            /** @description read-only: accepted and ignored */
+            Status?: string | number | boolean | null;
+            TableNamePrefix?: string | null;
+            TruncateTableData?: boolean | (0 | 1) | string | null;
+            /** @description read-only: only Standard jobs exist (Standard or 1 accepted, any case) */
+            Type?: string | 1 | null;
+            UseGmtDateTime?: boolean | (0 | 1) | string | null;
+            /** @description 1 Error ... 5 Verbose */
+            Verbosity?: number | string | null;
+            /** @description modify: the version your edit is based on (409 JobConflict if the job changed since) */
+            Version?: string | null;
+            /** @description only 'default' (or empty) exists */
+            WorkspaceId?: string | null;
+        };
+        JobRow: {
+            AlterSchema?: string;
+            AutoTruncateStrings?: string;
+            BatchSize?: string;
+            CacheSchema?: string;
+            /** @enum {string} */
+            CanExecute?: "True" | "False";
+            /** @enum {string} */
+            CanRemove?: "True" | "False";
+            /** @enum {string} */
+            CanUpdate?: "True" | "False";
+            /** @description seconds; 0 = none */
+            CommandTimeout?: string;
+            ContinueOnError?: string;
+            DagId?: string;
+            /** @description destination: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+            Destination?: string;
+            DropTable?: string;
+            /** @description e-mail only failed runs */
+            EmailErrorOnly?: string;
+            /** @description UUID assigned at creation, stable across edits */
+            JobId?: string;
+            /** @description the key: 1-100 of A-Z a-z 0-9 _ . -, not starting with . or - */
+            JobName?: string;
+            /** Format: date-time */
+            LastRun?: string | null;
+            /**
+             * Format: date-time
+             * @description the next scheduled run as Airflow will create it; null when not scheduled
+             */
+            NextRun?: string | null;
+            NotifyEmailSubject?: string;
+            /** @description comma-separated addresses; required when SendEmailNotification */
+            NotifyEmailTo?: string;
+            /** @description failures to syslog */
+            NotifyWindowsEvent?: string;
+            /** @description Name=Value,... REPLICATE options for every query */
+            OtherCacheOptions?: string;
+            PostJob?: string;
+            /** @description sql: ..., http: METHOD conn endpoint, python: module:function, or CData event XML */
+            PreJob?: string;
+            ReplicateInterval?: string;
+            /** @description minutes, hours, days, weeks, months or years */
+            ReplicateIntervalUnit?: string;
+            /** @description yyyy-MM-dd, optionally with HH:mm[:ss] */
+            ReplicateStartDate?: string;
+            /** @description run on ScheduledCron */
+            Scheduled?: string;
+            /** @description 5-field cron (CData day-of-week 1-7, 1 = Sunday; ? L #); required when Scheduled */
+            ScheduledCron?: string;
+            /** @description e-mail a run */
+            SendEmailNotification?: string;
+            SkipDeleted?: string;
+            /** @description source: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+            Source?: string;
+            /** @description last run's status, or Not Started */
+            Status?: string;
+            TableNamePrefix?: string;
+            TruncateTableData?: string;
+            /** @description Standard */
+            Type?: string;
+            UseGmtDateTime?: string;
+            /** @description 1 Error ... 5 Verbose */
+            Verbosity?: string;
+            /** @description content version; send it back (If-Match or Version) to modify only that version */
+            Version?: string;
+        };
+        /**
+         * JobStatusResponse
+         * @description getJobStatus; with a JobName also a flat copy (JobName, JobId, Status, Queries) for old clients.
+         */
+        JobStatusResponse: {
+            /** @Odata.Context */
+            "@odata.context": string;
+            /** Jobid */
+            JobId?: string | null;
+            /**
+             * Jobname
+             * @description getJobStatus with a JobName: flat copy for old clients
+             */
+            JobName?: string | null;
+            /** Queries */
+            Queries?: components["schemas"]["ResultRow"][] | null;
+            /** Status */
+            Status?: string | null;
+            /** Value */
+            value: components["schemas"]["ResultRow"][];
         };
         /** LogCollectionResponse */
         LogCollectionResponse: {
@@ -488,18 +1171,21 @@ export interface components {
          * @description One task attempt's log; ``Content`` is base64 of its text.
          */
         LogRow: {
-            /** Content */
+            /**
+             * Content
+             * @description base64 of the log text
+             */
             Content: string;
             /** Jobname */
             JobName: string;
             /** Logfile */
             LogFile: string;
             /** Query */
-            Query?: string | null;
+            Query: string | null;
             /** Runid */
             RunId: string;
             /** Runstartdate */
-            RunStartDate?: string | null;
+            RunStartDate: string | null;
             /** Taskid */
             TaskId: string;
             /** Try */
@@ -542,25 +1228,16 @@ export interface components {
             /** Value */
             value: string[];
         };
+        PropertyValue: {
+            "@odata.context": string;
+            value: string | null;
+        };
         /** ResultCollectionResponse */
         ResultCollectionResponse: {
             /** @Odata.Context */
             "@odata.context": string;
-            /** Jobid */
-            JobId?: string | null;
-            /**
-             * Jobname
-             * @description getJobStatus with a JobName: flat copy for old clients
-             */
-            JobName?: string | null;
-            /** Queries */
-            Queries?: components["schemas"]["ResultRow"][] | null;
-            /** Status */
-            Status?: string | null;
             /** Value */
             value: components["schemas"]["ResultRow"][];
-        } & {
-            [key: string]: unknown;
         };
         /**
          * ResultRow
@@ -571,29 +1248,206 @@ export interface components {
              * Detail
              * @description Completed, '2 of 5 Tasks Failed', '1200 records'...
              */
-            Detail?: string | null;
+            Detail: string | null;
             /** Jobname */
             JobName: string;
             /** Query */
-            Query?: string | null;
+            Query: string | null;
             /** Recordsaffected */
-            RecordsAffected?: string | null;
+            RecordsAffected: string | null;
             /**
              * Result
              * @description error text of a failed query or run
              */
-            Result?: string | null;
+            Result: string | null;
             /** Runenddate */
-            RunEndDate?: string | null;
+            RunEndDate: string | null;
             /** Runid */
-            RunId?: string | null;
+            RunId: string | null;
             /** Runstartdate */
-            RunStartDate?: string | null;
+            RunStartDate: string | null;
             /**
              * Status
              * @description NOT STARTED, QUEUED, RUNNING, SUCCESS, FAILED, CANCELLED or SKIPPED
              */
             Status: string;
+        };
+        /** TableRowModel */
+        TableRowModel: {
+            /** Catalog */
+            Catalog?: string | null;
+            /** Schema */
+            Schema?: string | null;
+            /** Tablename */
+            TableName: string;
+            /**
+             * Tabletype
+             * @description TABLE or VIEW
+             */
+            TableType: string;
+        };
+        /** TaskCollectionResponse */
+        TaskCollectionResponse: {
+            /** @Odata.Context */
+            "@odata.context": string;
+            /** @Odata.Count */
+            "@odata.count"?: number | null;
+            /**
+             * Value
+             * @description TaskResponse rows (only the $select fields when given)
+             */
+            value: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * TaskResponse
+         * @description One task: a ``Query#N`` of its job.
+         */
+        TaskResponse: {
+            /** @Odata.Context */
+            "@odata.context"?: string | null;
+            /**
+             * Index
+             * @description 1-based position in the job (dense)
+             */
+            Index: string;
+            /** Jobid */
+            JobId: string;
+            /** Jobname */
+            JobName: string;
+            /** Query */
+            Query: string;
+            /**
+             * Rowversion
+             * @description the job's version; changes with any change of the job
+             */
+            RowVersion: string;
+            /**
+             * Table
+             * @description the source table the query reads (null if it does not parse)
+             */
+            Table: string | null;
+            /**
+             * Taskid
+             * @description server-assigned, stable for the task's life (a large integer as text)
+             */
+            TaskId: string;
+        };
+        /** TestConnectionResponse */
+        TestConnectionResponse: {
+            /** @Odata.Context */
+            "@odata.context": string;
+            /** Value */
+            value: components["schemas"]["TestConnectionRow"][];
+        };
+        /** TestConnectionRow */
+        TestConnectionRow: {
+            /** Connectionname */
+            ConnectionName: string;
+            /**
+             * Connectionstate
+             * @description Tested or Failed
+             */
+            ConnectionState: string;
+            /** Lasttested */
+            LastTested: string;
+            /**
+             * Message
+             * @description the server reached, or why the test failed (secrets masked)
+             */
+            Message: string;
+            /**
+             * Result
+             * @description Success or Failed
+             */
+            Result: string;
+            /**
+             * Seconds
+             * @description duration of the test, e.g. 0.042
+             */
+            Seconds: string;
+            /** Serverversion */
+            ServerVersion?: string | null;
+        };
+        /** TokenCollection */
+        TokenCollection: {
+            /** @Odata.Context */
+            "@odata.context": string;
+            /** Value */
+            value: components["schemas"]["TokenRow"][];
+        };
+        /** TokenCreated */
+        TokenCreated: {
+            /** @Odata.Context */
+            "@odata.context": string;
+            /** Created */
+            Created: string | null;
+            /** Createdby */
+            CreatedBy: string | null;
+            /** Lastused */
+            LastUsed: string | null;
+            /** Name */
+            Name: string;
+            /**
+             * Prefix
+             * @description the first characters of the secret, to recognise it
+             */
+            Prefix: string;
+            /** Revoked */
+            Revoked: string | null;
+            /** Role */
+            Role: string;
+            /**
+             * Token
+             * @description the secret: shown once, never again
+             */
+            Token: string;
+        };
+        /** TokenEntity */
+        TokenEntity: {
+            /** @Odata.Context */
+            "@odata.context": string;
+            /** Created */
+            Created: string | null;
+            /** Createdby */
+            CreatedBy: string | null;
+            /** Lastused */
+            LastUsed: string | null;
+            /** Name */
+            Name: string;
+            /**
+             * Prefix
+             * @description the first characters of the secret, to recognise it
+             */
+            Prefix: string;
+            /** Revoked */
+            Revoked: string | null;
+            /** Role */
+            Role: string;
+        };
+        /**
+         * TokenRow
+         * @description An API token's record (never its secret or hash).
+         */
+        TokenRow: {
+            /** Created */
+            Created: string | null;
+            /** Createdby */
+            CreatedBy: string | null;
+            /** Lastused */
+            LastUsed: string | null;
+            /** Name */
+            Name: string;
+            /**
+             * Prefix
+             * @description the first characters of the secret, to recognise it
+             */
+            Prefix: string;
+            /** Revoked */
+            Revoked: string | null;
+            /** Role */
+            Role: string;
         };
         /** ValidationError */
         ValidationError: {
@@ -617,1001 +1471,244 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    cancel_job_cancelJob_post: {
+    cancelJob: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": {
-                    /** Jobid */
-                    JobId?: string | null;
-                    /** Jobname */
-                    JobName?: string | null;
-                } & {
-                    [key: string]: unknown;
-                };
-                "application/x-www-form-urlencoded": {
-                    /** Jobid */
-                    JobId?: string | null;
-                    /** Jobname */
-                    JobName?: string | null;
-                } & {
-                    [key: string]: unknown;
-                };
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ResultCollectionResponse"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    execute_job_executeJob_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": {
-                    /**
-                     * Async
-                     * @description legacy: true = WaitForResults false
-                     */
-                    Async?: string | number | boolean | null;
-                    /**
-                     * Executiontype
-                     * @description legacy, accepted and ignored
-                     */
-                    ExecutionType?: string | null;
+                "application/json": ({
                     /**
                      * Jobid
                      * @description instead of JobName
                      */
-                    JobId?: string | null;
-                    /** Jobname */
-                    JobName?: string | null;
-                    /**
-                     * Timeout
-                     * @description seconds to wait; 0 = until the end (capped by the server)
-                     */
-                    Timeout?: string | number | boolean | null;
-                    /**
-                     * Waitforresults
-                     * @description default true: hold the request until the run ends
-                     */
-                    WaitForResults?: string | number | boolean | null;
-                } & {
-                    [key: string]: unknown;
-                };
-                "application/x-www-form-urlencoded": {
-                    /**
-                     * Async
-                     * @description legacy: true = WaitForResults false
-                     */
-                    Async?: string | number | boolean | null;
-                    /**
-                     * Executiontype
-                     * @description legacy, accepted and ignored
-                     */
-                    ExecutionType?: string | null;
-                    /**
-                     * Jobid
-                     * @description instead of JobName
-                     */
-                    JobId?: string | null;
-                    /** Jobname */
-                    JobName?: string | null;
-                    /**
-                     * Timeout
-                     * @description seconds to wait; 0 = until the end (capped by the server)
-                     */
-                    Timeout?: string | number | boolean | null;
-                    /**
-                     * Waitforresults
-                     * @description default true: hold the request until the run ends
-                     */
-                    WaitForResults?: string | number | boolean | null;
-                } & {
-                    [key: string]: unknown;
-                };
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ResultCollectionResponse"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    execute_query_executeQuery_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": {
-                    /**
-                     * Async
-                     * @description legacy: true = WaitForResults false
-                     */
-                    Async?: string | number | boolean | null;
-                    /**
-                     * Executiontype
-                     * @description legacy, accepted and ignored
-                     */
-                    ExecutionType?: string | null;
-                    /**
-                     * Jobid
-                     * @description instead of JobName
-                     */
-                    JobId?: string | null;
-                    /** Jobname */
-                    JobName?: string | null;
-                    /**
-                     * Query#1
-                     * @description a query of the job; Query#2...
-                     */
-                    "Query#1"?: string | null;
-                    /**
-                     * Timeout
-                     * @description seconds to wait; 0 = until the end (capped by the server)
-                     */
-                    Timeout?: string | number | boolean | null;
-                    /**
-                     * Waitforresults
-                     * @description default true: hold the request until the run ends
-                     */
-                    WaitForResults?: string | number | boolean | null;
-                } & {
-                    [key: string]: unknown;
-                };
-                "application/x-www-form-urlencoded": {
-                    /**
-                     * Async
-                     * @description legacy: true = WaitForResults false
-                     */
-                    Async?: string | number | boolean | null;
-                    /**
-                     * Executiontype
-                     * @description legacy, accepted and ignored
-                     */
-                    ExecutionType?: string | null;
-                    /**
-                     * Jobid
-                     * @description instead of JobName
-                     */
-                    JobId?: string | null;
-                    /** Jobname */
-                    JobName?: string | null;
-                    /**
-                     * Query#1
-                     * @description a query of the job; Query#2...
-                     */
-                    "Query#1"?: string | null;
-                    /**
-                     * Timeout
-                     * @description seconds to wait; 0 = until the end (capped by the server)
-                     */
-                    Timeout?: string | number | boolean | null;
-                    /**
-                     * Waitforresults
-                     * @description default true: hold the request until the run ends
-                     */
-                    WaitForResults?: string | number | boolean | null;
-                } & {
-                    [key: string]: unknown;
-                };
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ResultCollectionResponse"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    get_job_status_getJobStatus_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": {
-                    /** Jobid */
-                    JobId?: string | null;
-                    /** Jobname */
-                    JobName?: string | null;
-                    /**
-                     * Pushonquery
-                     * @description default true: one row per query as well
-                     */
-                    PushOnQuery?: string | number | boolean | null;
-                } & {
-                    [key: string]: unknown;
-                };
-                "application/x-www-form-urlencoded": {
-                    /** Jobid */
-                    JobId?: string | null;
-                    /** Jobname */
-                    JobName?: string | null;
-                    /**
-                     * Pushonquery
-                     * @description default true: one row per query as well
-                     */
-                    PushOnQuery?: string | number | boolean | null;
-                } & {
-                    [key: string]: unknown;
-                };
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ResultCollectionResponse"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    get_logs_getLogs_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": {
-                    /**
-                     * Days
-                     * @description a positive integer: logs of runs started in the last Days days
-                     */
-                    Days?: string | number | boolean | null;
-                    /** Jobid */
-                    JobId?: string | null;
-                    /** Jobname */
-                    JobName?: string | null;
-                } & {
-                    [key: string]: unknown;
-                };
-                "application/x-www-form-urlencoded": {
-                    /**
-                     * Days
-                     * @description a positive integer: logs of runs started in the last Days days
-                     */
-                    Days?: string | number | boolean | null;
-                    /** Jobid */
-                    JobId?: string | null;
-                    /** Jobname */
-                    JobName?: string | null;
-                } & {
-                    [key: string]: unknown;
-                };
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LogCollectionResponse"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    get_run_log_getRunLog_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": {
-                    /** Jobname */
-                    JobName: string;
-                    /** Runid */
-                    RunId: string;
-                } & {
-                    [key: string]: unknown;
-                };
-                "application/x-www-form-urlencoded": {
-                    /** Jobname */
-                    JobName: string;
-                    /** Runid */
-                    RunId: string;
-                } & {
-                    [key: string]: unknown;
-                };
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LogCollectionResponse"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    get_run_results_getRunResults_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": {
-                    /** Jobname */
-                    JobName: string;
-                    /** Runid */
-                    RunId: string;
-                } & {
-                    [key: string]: unknown;
-                };
-                "application/x-www-form-urlencoded": {
-                    /** Jobname */
-                    JobName: string;
-                    /** Runid */
-                    RunId: string;
-                } & {
-                    [key: string]: unknown;
-                };
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ResultCollectionResponse"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    list_history_history_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HistoryCollectionResponse"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    get_history_history__key___get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                key: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HistoryRow"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    count_history_history__count_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": string;
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    list_jobs_jobs_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["JobCollectionResponse"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    create_job_jobs_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": {
-                    /**
-                     * Destination
-                     * @description Airflow connection id of the destination database
-                     */
-                    Destination?: string | null;
+                    JobId?: string;
                     /**
                      * Jobname
-                     * @description 1-100 chars [A-Za-z0-9_][A-Za-z0-9_.-]*; the DAG id is <prefix><JobName>
+                     * @description the job's name
                      */
-                    JobName: string;
-                    /**
-                     * Query#1
-                     * @description first REPLICATE statement; Query#2...
-                     */
-                    "Query#1"?: string | null;
-                    /** Scheduled */
-                    Scheduled?: string | number | boolean | null;
-                    /** Scheduledcron */
-                    ScheduledCron?: string | null;
-                    /**
-                     * Source
-                     * @description Airflow connection id of the source database
-                     */
-                    Source?: string | null;
-                    /** Verbosity */
-                    Verbosity?: string | number | boolean | null;
+                    JobName?: string;
                 } & {
                     [key: string]: unknown;
+                }) | unknown | unknown;
+                "application/x-www-form-urlencoded": ({
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string;
+                    /**
+                     * Jobname
+                     * @description the job's name
+                     */
+                    JobName?: string;
+                } & {
+                    [key: string]: string;
+                }) | unknown | unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultCollectionResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listConnections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionCollectionResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Connectionstring
+                     * @description Key=Value;... e.g. Server=db;Port=5432;Database=crm;User=etl;Password=...; SQLite: Database=/abs/path.db
+                     */
+                    ConnectionString: string;
+                    /** Description */
+                    Description?: string | null;
+                    /**
+                     * Name
+                     * @description the Airflow connection id: 1-250 chars [A-Za-z0-9_.-]
+                     */
+                    Name: string;
+                    /**
+                     * Providername
+                     * @description PostgreSQL, MySQL, MariaDB, SQLite (CData. prefix allowed), or the Airflow connection type of another SQL database whose hook is installed (e.g. duckdb)
+                     */
+                    ProviderName: string;
+                    /**
+                     * Verbosity
+                     * @description accepted for CData compatibility; ignored
+                     */
+                    Verbosity?: number | string | null;
+                    /**
+                     * Workspaceid
+                     * @description only 'default' exists
+                     */
+                    WorkspaceId?: string | null;
                 };
                 "application/x-www-form-urlencoded": {
                     /**
-                     * Destination
-                     * @description Airflow connection id of the destination database
+                     * Connectionstring
+                     * @description Key=Value;... e.g. Server=db;Port=5432;Database=crm;User=etl;Password=...; SQLite: Database=/abs/path.db
                      */
-                    Destination?: string | null;
+                    ConnectionString: string;
+                    /** Description */
+                    Description?: string | null;
                     /**
-                     * Jobname
-                     * @description 1-100 chars [A-Za-z0-9_][A-Za-z0-9_.-]*; the DAG id is <prefix><JobName>
+                     * Name
+                     * @description the Airflow connection id: 1-250 chars [A-Za-z0-9_.-]
                      */
-                    JobName: string;
+                    Name: string;
                     /**
-                     * Query#1
-                     * @description first REPLICATE statement; Query#2...
+                     * Providername
+                     * @description PostgreSQL, MySQL, MariaDB, SQLite (CData. prefix allowed), or the Airflow connection type of another SQL database whose hook is installed (e.g. duckdb)
                      */
-                    "Query#1"?: string | null;
-                    /** Scheduled */
-                    Scheduled?: string | number | boolean | null;
-                    /** Scheduledcron */
-                    ScheduledCron?: string | null;
+                    ProviderName: string;
                     /**
-                     * Source
-                     * @description Airflow connection id of the source database
+                     * Verbosity
+                     * @description accepted for CData compatibility; ignored
                      */
-                    Source?: string | null;
-                    /** Verbosity */
-                    Verbosity?: string | number | boolean | null;
-                } & {
-                    [key: string]: unknown;
+                    Verbosity?: number | string | null;
+                    /**
+                     * Workspaceid
+                     * @description only 'default' exists
+                     */
+                    WorkspaceId?: string | null;
                 };
             };
         };
@@ -1622,10 +1719,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobResponse"];
+                    "application/json": components["schemas"]["ConnectionResponse"];
                 };
             };
-            /** @description Bad Request */
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1634,16 +1731,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No or invalid credentials */
             401: {
                 headers: {
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1652,7 +1750,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict */
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1661,8 +1759,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Request Entity Too Large */
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1672,7 +1779,7 @@ export interface operations {
             };
         };
     };
-    get_job_jobs__key___get: {
+    getConnection: {
         parameters: {
             query?: never;
             header?: never;
@@ -1689,10 +1796,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobResponse"];
+                    "application/json": components["schemas"]["ConnectionResponse"];
                 };
             };
-            /** @description Bad Request */
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1701,16 +1808,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No or invalid credentials */
             401: {
                 headers: {
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1719,7 +1827,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not Found */
+            /** @description No such job / resource */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1737,9 +1845,18 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
-    modify_job_jobs__key___put: {
+    modifyConnection: {
         parameters: {
             query?: never;
             header?: never;
@@ -1748,67 +1865,53 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
+                    /** Connectionstring */
+                    ConnectionString?: string | null;
+                    /** Description */
+                    Description?: string | null;
                     /**
-                     * Destination
-                     * @description Airflow connection id of the destination database
+                     * Name
+                     * @description may be sent only unchanged
                      */
-                    Destination?: string | null;
+                    Name?: string | null;
                     /**
-                     * Jobname
-                     * @description 1-100 chars [A-Za-z0-9_][A-Za-z0-9_.-]*; the DAG id is <prefix><JobName>
+                     * Providername
+                     * @description may be sent only unchanged
                      */
-                    JobName: string;
+                    ProviderName?: string | null;
                     /**
-                     * Query#1
-                     * @description first REPLICATE statement; Query#2...
+                     * Verbosity
+                     * @description accepted for CData compatibility; ignored
                      */
-                    "Query#1"?: string | null;
-                    /** Scheduled */
-                    Scheduled?: string | number | boolean | null;
-                    /** Scheduledcron */
-                    ScheduledCron?: string | null;
-                    /**
-                     * Source
-                     * @description Airflow connection id of the source database
-                     */
-                    Source?: string | null;
-                    /** Verbosity */
-                    Verbosity?: string | number | boolean | null;
-                } & {
-                    [key: string]: unknown;
+                    Verbosity?: number | string | null;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
                 };
                 "application/x-www-form-urlencoded": {
+                    /** Connectionstring */
+                    ConnectionString?: string | null;
+                    /** Description */
+                    Description?: string | null;
                     /**
-                     * Destination
-                     * @description Airflow connection id of the destination database
+                     * Name
+                     * @description may be sent only unchanged
                      */
-                    Destination?: string | null;
+                    Name?: string | null;
                     /**
-                     * Jobname
-                     * @description 1-100 chars [A-Za-z0-9_][A-Za-z0-9_.-]*; the DAG id is <prefix><JobName>
+                     * Providername
+                     * @description may be sent only unchanged
                      */
-                    JobName: string;
+                    ProviderName?: string | null;
                     /**
-                     * Query#1
-                     * @description first REPLICATE statement; Query#2...
+                     * Verbosity
+                     * @description accepted for CData compatibility; ignored
                      */
-                    "Query#1"?: string | null;
-                    /** Scheduled */
-                    Scheduled?: string | number | boolean | null;
-                    /** Scheduledcron */
-                    ScheduledCron?: string | null;
-                    /**
-                     * Source
-                     * @description Airflow connection id of the source database
-                     */
-                    Source?: string | null;
-                    /** Verbosity */
-                    Verbosity?: string | number | boolean | null;
-                } & {
-                    [key: string]: unknown;
+                    Verbosity?: number | string | null;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
                 };
             };
         };
@@ -1819,10 +1922,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobResponse"];
+                    "application/json": components["schemas"]["ConnectionResponse"];
                 };
             };
-            /** @description Bad Request */
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1831,16 +1934,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No or invalid credentials */
             401: {
                 headers: {
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1849,7 +1953,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not Found */
+            /** @description No such job / resource */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1858,7 +1962,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict */
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1867,7 +1971,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Request Entity Too Large */
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1885,9 +1989,18 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
-    delete_job_jobs__key___delete: {
+    deleteConnection: {
         parameters: {
             query?: never;
             header?: never;
@@ -1905,8 +2018,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1914,7 +2027,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Forbidden */
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1923,7 +2046,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not Found */
+            /** @description No such job / resource */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1932,7 +2055,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict */
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1950,9 +2073,18 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
-    get_job_property_jobs__key____prop__get: {
+    getConnectionProperty: {
         parameters: {
             query?: never;
             header?: never;
@@ -1970,10 +2102,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        "@odata.context"?: string;
+                        value?: string | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
                 };
             };
-            /** @description Bad Request */
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1982,16 +2119,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No or invalid credentials */
             401: {
                 headers: {
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2000,7 +2138,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not Found */
+            /** @description No such job / resource */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2018,9 +2156,18 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
-    get_job_property_value_jobs__key____prop___value_get: {
+    getConnectionPropertyValue: {
         parameters: {
             query?: never;
             header?: never;
@@ -2041,40 +2188,48 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Bad Request */
+            /** @description null */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No or invalid credentials */
             401: {
                 headers: {
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Forbidden */
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not Found */
+            /** @description No such job / resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation Error */
@@ -2086,9 +2241,18 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
-    count_jobs_jobs__count_get: {
+    countConnections: {
         parameters: {
             query?: never;
             header?: never;
@@ -2106,27 +2270,2053 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Bad Request */
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No or invalid credentials */
             401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    permissions_permissions_get: {
+    executeJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": ({
+                    /**
+                     * Async
+                     * @description legacy: true = WaitForResults false
+                     */
+                    Async?: boolean | (0 | 1) | string | null;
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string;
+                    /**
+                     * Jobname
+                     * @description the job's name
+                     */
+                    JobName?: string;
+                    /**
+                     * Timeout
+                     * @description seconds to wait; 0 = until the end (capped by the server)
+                     */
+                    Timeout?: number | string | null;
+                    /**
+                     * Waitforresults
+                     * @description default true: hold the request until the run ends
+                     */
+                    WaitForResults?: boolean | (0 | 1) | string | null;
+                } & {
+                    [key: string]: unknown;
+                }) | unknown | unknown;
+                "application/x-www-form-urlencoded": ({
+                    /**
+                     * Async
+                     * @description legacy: true = WaitForResults false
+                     */
+                    Async?: boolean | (0 | 1) | string;
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string;
+                    /**
+                     * Jobname
+                     * @description the job's name
+                     */
+                    JobName?: string;
+                    /**
+                     * Timeout
+                     * @description seconds to wait; 0 = until the end (capped by the server)
+                     */
+                    Timeout?: number | string;
+                    /**
+                     * Waitforresults
+                     * @description default true: hold the request until the run ends
+                     */
+                    WaitForResults?: boolean | (0 | 1) | string;
+                } & {
+                    [key: string]: string;
+                }) | unknown | unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultCollectionResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    executeQuery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": ({
+                    /**
+                     * Async
+                     * @description legacy: true = WaitForResults false
+                     */
+                    Async?: boolean | (0 | 1) | string | null;
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string;
+                    /**
+                     * Jobname
+                     * @description the job's name
+                     */
+                    JobName?: string;
+                    /**
+                     * Query
+                     * @description a query of the job
+                     */
+                    Query?: string | null;
+                    /**
+                     * Timeout
+                     * @description seconds to wait; 0 = until the end (capped by the server)
+                     */
+                    Timeout?: number | string | null;
+                    /**
+                     * Waitforresults
+                     * @description default true: hold the request until the run ends
+                     */
+                    WaitForResults?: boolean | (0 | 1) | string | null;
+                } & {
+                    [key: string]: unknown;
+                }) | unknown | unknown;
+                "application/x-www-form-urlencoded": ({
+                    /**
+                     * Async
+                     * @description legacy: true = WaitForResults false
+                     */
+                    Async?: boolean | (0 | 1) | string;
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string;
+                    /**
+                     * Jobname
+                     * @description the job's name
+                     */
+                    JobName?: string;
+                    /**
+                     * Query
+                     * @description a query of the job
+                     */
+                    Query?: string;
+                    /**
+                     * Timeout
+                     * @description seconds to wait; 0 = until the end (capped by the server)
+                     */
+                    Timeout?: number | string;
+                    /**
+                     * Waitforresults
+                     * @description default true: hold the request until the run ends
+                     */
+                    WaitForResults?: boolean | (0 | 1) | string;
+                } & {
+                    [key: string]: string;
+                }) | unknown | unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultCollectionResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getConnectionTableColumns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Connectionname
+                     * @description the Airflow connection id
+                     */
+                    ConnectionName: string;
+                    /**
+                     * Table
+                     * @description table, schema.table or [schema].[table]
+                     */
+                    Table: string;
+                    /**
+                     * Timeout
+                     * @description seconds, 1-300 (default 15)
+                     */
+                    Timeout?: number | string | null;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
+                };
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Connectionname
+                     * @description the Airflow connection id
+                     */
+                    ConnectionName: string;
+                    /**
+                     * Table
+                     * @description table, schema.table or [schema].[table]
+                     */
+                    Table: string;
+                    /**
+                     * Timeout
+                     * @description seconds, 1-300 (default 15)
+                     */
+                    Timeout?: number | string | null;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTableColumnsResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getConnectionTables: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Connectionname
+                     * @description the Airflow connection id
+                     */
+                    ConnectionName: string;
+                    /**
+                     * Includecatalog
+                     * @description default false: fill Catalog
+                     */
+                    IncludeCatalog?: boolean | string | null;
+                    /**
+                     * Includeschema
+                     * @description default true: fill Schema
+                     */
+                    IncludeSchema?: boolean | string | null;
+                    /**
+                     * Schema
+                     * @description only this schema (PostgreSQL schema, MySQL database, SQLite main)
+                     */
+                    Schema?: string | null;
+                    /**
+                     * Skiptable
+                     * @description skip this many rows first
+                     */
+                    SkipTable?: number | string | null;
+                    /**
+                     * Tableorview
+                     * @description TABLES, VIEWS or ALL (default)
+                     */
+                    TableOrView?: string | null;
+                    /**
+                     * Timeout
+                     * @description seconds, 1-300 (default 15)
+                     */
+                    Timeout?: number | string | null;
+                    /**
+                     * Toptable
+                     * @description at most this many rows
+                     */
+                    TopTable?: number | string | null;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
+                };
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Connectionname
+                     * @description the Airflow connection id
+                     */
+                    ConnectionName: string;
+                    /**
+                     * Includecatalog
+                     * @description default false: fill Catalog
+                     */
+                    IncludeCatalog?: boolean | string | null;
+                    /**
+                     * Includeschema
+                     * @description default true: fill Schema
+                     */
+                    IncludeSchema?: boolean | string | null;
+                    /**
+                     * Schema
+                     * @description only this schema (PostgreSQL schema, MySQL database, SQLite main)
+                     */
+                    Schema?: string | null;
+                    /**
+                     * Skiptable
+                     * @description skip this many rows first
+                     */
+                    SkipTable?: number | string | null;
+                    /**
+                     * Tableorview
+                     * @description TABLES, VIEWS or ALL (default)
+                     */
+                    TableOrView?: string | null;
+                    /**
+                     * Timeout
+                     * @description seconds, 1-300 (default 15)
+                     */
+                    Timeout?: number | string | null;
+                    /**
+                     * Toptable
+                     * @description at most this many rows
+                     */
+                    TopTable?: number | string | null;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTablesResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getJobStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string | null;
+                    /**
+                     * Jobname
+                     * @description the job's name; absent = every job
+                     */
+                    JobName?: string | null;
+                    /**
+                     * Pushonquery
+                     * @description default true: one row per query as well
+                     */
+                    PushOnQuery?: boolean | (0 | 1) | string | null;
+                } & {
+                    [key: string]: unknown;
+                };
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string;
+                    /**
+                     * Jobname
+                     * @description the job's name; absent = every job
+                     */
+                    JobName?: string;
+                    /**
+                     * Pushonquery
+                     * @description default true: one row per query as well
+                     */
+                    PushOnQuery?: boolean | (0 | 1) | string;
+                } & {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStatusResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getLogs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": ({
+                    /**
+                     * Days
+                     * @description logs of runs started in the last Days days (default 1)
+                     */
+                    Days?: number | string | null;
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string;
+                    /**
+                     * Jobname
+                     * @description the job's name
+                     */
+                    JobName?: string;
+                } & {
+                    [key: string]: unknown;
+                }) | unknown | unknown;
+                "application/x-www-form-urlencoded": ({
+                    /**
+                     * Days
+                     * @description logs of runs started in the last Days days (default 1)
+                     */
+                    Days?: number | string;
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string;
+                    /**
+                     * Jobname
+                     * @description the job's name
+                     */
+                    JobName?: string;
+                } & {
+                    [key: string]: string;
+                }) | unknown | unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogCollectionResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getRunLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Jobname
+                     * @description the job's name (or JobId)
+                     */
+                    JobName: string;
+                    /**
+                     * Runid
+                     * @description a RunId from history
+                     */
+                    RunId: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Jobname
+                     * @description the job's name (or JobId)
+                     */
+                    JobName: string;
+                    /**
+                     * Runid
+                     * @description a RunId from history
+                     */
+                    RunId: string;
+                } & {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogCollectionResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getRunResults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Jobname
+                     * @description the job's name (or JobId)
+                     */
+                    JobName: string;
+                    /**
+                     * Runid
+                     * @description a RunId from history
+                     */
+                    RunId: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Jobname
+                     * @description the job's name (or JobId)
+                     */
+                    JobName: string;
+                    /**
+                     * Runid
+                     * @description a RunId from history
+                     */
+                    RunId: string;
+                } & {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultCollectionResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listHistory: {
+        parameters: {
+            query?: {
+                /** @description OData filter: eq ne gt ge lt le, and or not, ( ), contains/startswith/endswith, tolower/toupper/trim/length; 'text' literals, numbers, true/false/null, dates (2024-01-31, 2024-01-31T08:00:00Z). A 400 gives the position of a syntax error. */
+                $filter?: string;
+                /** @description fields to return (comma-separated) */
+                $select?: ("Id" | "RunId" | "JobId" | "JobName" | "RunStartDate" | "RunEndDate" | "Status" | "Details" | "Runtime" | "RecordsAffected" | "RunType" | "LogFile" | "InstanceId")[];
+                /** @description sort keys, each 'Field [asc|desc]' (comma-separated) */
+                $orderby?: ("Id" | "Id asc" | "Id desc" | "RunId" | "RunId asc" | "RunId desc" | "JobId" | "JobId asc" | "JobId desc" | "JobName" | "JobName asc" | "JobName desc" | "RunStartDate" | "RunStartDate asc" | "RunStartDate desc" | "RunEndDate" | "RunEndDate asc" | "RunEndDate desc" | "Status" | "Status asc" | "Status desc" | "Details" | "Details asc" | "Details desc" | "Runtime" | "Runtime asc" | "Runtime desc" | "RecordsAffected" | "RecordsAffected asc" | "RecordsAffected desc" | "RunType" | "RunType asc" | "RunType desc" | "LogFile" | "LogFile asc" | "LogFile desc" | "InstanceId" | "InstanceId asc" | "InstanceId desc")[];
+                $top?: number;
+                $skip?: number;
+                /** @description true: the envelope carries @odata.count (rows matching $filter) */
+                $count?: boolean;
+                /** @description only this job's runs */
+                JobName?: string;
+                /** @description the job by its JobId */
+                JobId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryCollectionResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description X, 'X' (a quote inside doubled) or Id='X' */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryEntity"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    countHistory: {
+        parameters: {
+            query?: {
+                /** @description OData filter: eq ne gt ge lt le, and or not, ( ), contains/startswith/endswith, tolower/toupper/trim/length; 'text' literals, numbers, true/false/null, dates (2024-01-31, 2024-01-31T08:00:00Z). A 400 gives the position of a syntax error. */
+                $filter?: string;
+                /** @description only this job's runs */
+                JobName?: string;
+                /** @description the job by its JobId */
+                JobId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                /** @description OData filter: eq ne gt ge lt le, and or not, ( ), contains/startswith/endswith, tolower/toupper/trim/length; 'text' literals, numbers, true/false/null, dates (2024-01-31, 2024-01-31T08:00:00Z). A 400 gives the position of a syntax error. */
+                $filter?: string;
+                /** @description fields to return (comma-separated) */
+                $select?: ("JobId" | "JobName" | "Source" | "Destination" | "Scheduled" | "ScheduledCron" | "NotifyWindowsEvent" | "SendEmailNotification" | "NotifyEmailTo" | "NotifyEmailSubject" | "EmailErrorOnly" | "Verbosity" | "TableNamePrefix" | "UseGmtDateTime" | "TruncateTableData" | "DropTable" | "AutoTruncateStrings" | "ContinueOnError" | "AlterSchema" | "ReplicateInterval" | "ReplicateIntervalUnit" | "ReplicateStartDate" | "BatchSize" | "CommandTimeout" | "SkipDeleted" | "OtherCacheOptions" | "CacheSchema" | "PreJob" | "PostJob" | "Type" | "Status" | "DagId" | "LastRun" | "NextRun" | "CanUpdate" | "CanRemove" | "CanExecute" | "Version")[];
+                /** @description sort keys, each 'Field [asc|desc]' (comma-separated) */
+                $orderby?: ("JobId" | "JobId asc" | "JobId desc" | "JobName" | "JobName asc" | "JobName desc" | "Source" | "Source asc" | "Source desc" | "Destination" | "Destination asc" | "Destination desc" | "Scheduled" | "Scheduled asc" | "Scheduled desc" | "ScheduledCron" | "ScheduledCron asc" | "ScheduledCron desc" | "NotifyWindowsEvent" | "NotifyWindowsEvent asc" | "NotifyWindowsEvent desc" | "SendEmailNotification" | "SendEmailNotification asc" | "SendEmailNotification desc" | "NotifyEmailTo" | "NotifyEmailTo asc" | "NotifyEmailTo desc" | "NotifyEmailSubject" | "NotifyEmailSubject asc" | "NotifyEmailSubject desc" | "EmailErrorOnly" | "EmailErrorOnly asc" | "EmailErrorOnly desc" | "Verbosity" | "Verbosity asc" | "Verbosity desc" | "TableNamePrefix" | "TableNamePrefix asc" | "TableNamePrefix desc" | "UseGmtDateTime" | "UseGmtDateTime asc" | "UseGmtDateTime desc" | "TruncateTableData" | "TruncateTableData asc" | "TruncateTableData desc" | "DropTable" | "DropTable asc" | "DropTable desc" | "AutoTruncateStrings" | "AutoTruncateStrings asc" | "AutoTruncateStrings desc" | "ContinueOnError" | "ContinueOnError asc" | "ContinueOnError desc" | "AlterSchema" | "AlterSchema asc" | "AlterSchema desc" | "ReplicateInterval" | "ReplicateInterval asc" | "ReplicateInterval desc" | "ReplicateIntervalUnit" | "ReplicateIntervalUnit asc" | "ReplicateIntervalUnit desc" | "ReplicateStartDate" | "ReplicateStartDate asc" | "ReplicateStartDate desc" | "BatchSize" | "BatchSize asc" | "BatchSize desc" | "CommandTimeout" | "CommandTimeout asc" | "CommandTimeout desc" | "SkipDeleted" | "SkipDeleted asc" | "SkipDeleted desc" | "OtherCacheOptions" | "OtherCacheOptions asc" | "OtherCacheOptions desc" | "CacheSchema" | "CacheSchema asc" | "CacheSchema desc" | "PreJob" | "PreJob asc" | "PreJob desc" | "PostJob" | "PostJob asc" | "PostJob desc" | "Type" | "Type asc" | "Type desc" | "Status" | "Status asc" | "Status desc" | "DagId" | "DagId asc" | "DagId desc" | "LastRun" | "LastRun asc" | "LastRun desc" | "NextRun" | "NextRun asc" | "NextRun desc" | "CanUpdate" | "CanUpdate asc" | "CanUpdate desc" | "CanRemove" | "CanRemove asc" | "CanRemove desc" | "CanExecute" | "CanExecute asc" | "CanExecute desc" | "Version" | "Version asc" | "Version desc")[];
+                $top?: number;
+                $skip?: number;
+                /** @description true: the envelope carries @odata.count (rows matching $filter) */
+                $count?: boolean;
+                /** @description return this one job (the entity, not a collection) */
+                JobName?: string;
+                /** @description same */
+                JobId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the jobs (an OData collection), or the entity for ?JobName= */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobCollection"] | components["schemas"]["Job"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobCreateBody"];
+                "application/x-www-form-urlencoded": {
+                    AlterSchema?: boolean | (0 | 1) | string;
+                    AutoTruncateStrings?: boolean | (0 | 1) | string;
+                    BatchSize?: number | string;
+                    CacheSchema?: string;
+                    /** @description read-only: accepted and ignored */
+                    CanExecute?: string | number | boolean;
+                    /** @description read-only: accepted and ignored */
+                    CanRemove?: string | number | boolean;
+                    /** @description read-only: accepted and ignored */
+                    CanUpdate?: string | number | boolean;
+                    /** @description seconds; 0 = none */
+                    CommandTimeout?: number | string;
+                    ContinueOnError?: boolean | (0 | 1) | string;
+                    /** @description read-only: accepted and ignored */
+                    DagId?: string | number | boolean;
+                    /** @description destination: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+                    Destination: string;
+                    DropTable?: boolean | (0 | 1) | string;
+                    /** @description e-mail only failed runs */
+                    EmailErrorOnly?: boolean | (0 | 1) | string;
+                    /** @description the new job's id (a UUID); left out or blank: a new one is assigned */
+                    JobId?: string;
+                    /** @description the key: 1-100 of A-Z a-z 0-9 _ . -, not starting with . or - */
+                    JobName: string;
+                    /** @description read-only: accepted and ignored */
+                    LastRun?: string | number | boolean;
+                    /** @description read-only: accepted and ignored */
+                    NextRun?: string | number | boolean;
+                    NotifyEmailSubject?: string;
+                    /** @description comma-separated addresses; required when SendEmailNotification */
+                    NotifyEmailTo?: string;
+                    /** @description failures to syslog */
+                    NotifyWindowsEvent?: boolean | (0 | 1) | string;
+                    /** @description Name=Value,... REPLICATE options for every query */
+                    OtherCacheOptions?: string;
+                    PostJob?: string;
+                    /** @description sql: ..., http: METHOD conn endpoint, python: module:function, or CData event XML */
+                    PreJob?: string;
+                    ReplicateInterval?: number | string;
+                    /** @description minutes, hours, days, weeks, months or years */
+                    ReplicateIntervalUnit?: string;
+                    /** @description yyyy-MM-dd, optionally with HH:mm[:ss] */
+                    ReplicateStartDate?: string;
+                    /** @description run on ScheduledCron */
+                    Scheduled?: boolean | (0 | 1) | string;
+                    /** @description 5-field cron (CData day-of-week 1-7, 1 = Sunday; ? L #); required when Scheduled */
+                    ScheduledCron?: string;
+                    /** @description e-mail a run */
+                    SendEmailNotification?: boolean | (0 | 1) | string;
+                    SkipDeleted?: boolean | (0 | 1) | string;
+                    /** @description source: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+                    Source: string;
+                    /** @description read-only: accepted and ignored */
+                    Status?: string | number | boolean;
+                    TableNamePrefix?: string;
+                    TruncateTableData?: boolean | (0 | 1) | string;
+                    /** @description read-only: only Standard jobs exist (Standard or 1 accepted, any case) */
+                    Type?: string | 1;
+                    UseGmtDateTime?: boolean | (0 | 1) | string;
+                    /** @description 1 Error ... 5 Verbose */
+                    Verbosity?: number | string;
+                    /** @description modify: the version your edit is based on (409 JobConflict if the job changed since) */
+                    Version?: string;
+                    /** @description only 'default' (or empty) exists */
+                    WorkspaceId?: string;
+                } & (unknown & unknown);
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description the job's Version, quoted */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description X, 'X' (a quote inside doubled) or JobName='X' */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description the job's Version, quoted */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    modifyJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag (or Version) your edit is based on, e.g. "3f2a9c0e1b7d4a55"; a job changed since gets 409 JobConflict and nothing is written. * matches any version. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description X, 'X' (a quote inside doubled) or JobName='X' */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobModifyBody"];
+                "application/x-www-form-urlencoded": {
+                    AlterSchema?: boolean | (0 | 1) | string;
+                    AutoTruncateStrings?: boolean | (0 | 1) | string;
+                    BatchSize?: number | string;
+                    CacheSchema?: string;
+                    /** @description read-only: accepted and ignored */
+                    CanExecute?: string | number | boolean;
+                    /** @description read-only: accepted and ignored */
+                    CanRemove?: string | number | boolean;
+                    /** @description read-only: accepted and ignored */
+                    CanUpdate?: string | number | boolean;
+                    /** @description seconds; 0 = none */
+                    CommandTimeout?: number | string;
+                    ContinueOnError?: boolean | (0 | 1) | string;
+                    /** @description read-only: accepted and ignored */
+                    DagId?: string | number | boolean;
+                    /** @description destination: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+                    Destination?: string;
+                    DropTable?: boolean | (0 | 1) | string;
+                    /** @description e-mail only failed runs */
+                    EmailErrorOnly?: boolean | (0 | 1) | string;
+                    /** @description read-only: accepted and ignored */
+                    JobId?: string | number | boolean;
+                    /** @description the key: 1-100 of A-Z a-z 0-9 _ . -, not starting with . or - */
+                    JobName?: string;
+                    /** @description read-only: accepted and ignored */
+                    LastRun?: string | number | boolean;
+                    /** @description read-only: accepted and ignored */
+                    NextRun?: string | number | boolean;
+                    NotifyEmailSubject?: string;
+                    /** @description comma-separated addresses; required when SendEmailNotification */
+                    NotifyEmailTo?: string;
+                    /** @description failures to syslog */
+                    NotifyWindowsEvent?: boolean | (0 | 1) | string;
+                    /** @description Name=Value,... REPLICATE options for every query */
+                    OtherCacheOptions?: string;
+                    PostJob?: string;
+                    /** @description sql: ..., http: METHOD conn endpoint, python: module:function, or CData event XML */
+                    PreJob?: string;
+                    ReplicateInterval?: number | string;
+                    /** @description minutes, hours, days, weeks, months or years */
+                    ReplicateIntervalUnit?: string;
+                    /** @description yyyy-MM-dd, optionally with HH:mm[:ss] */
+                    ReplicateStartDate?: string;
+                    /** @description run on ScheduledCron */
+                    Scheduled?: boolean | (0 | 1) | string;
+                    /** @description 5-field cron (CData day-of-week 1-7, 1 = Sunday; ? L #); required when Scheduled */
+                    ScheduledCron?: string;
+                    /** @description e-mail a run */
+                    SendEmailNotification?: boolean | (0 | 1) | string;
+                    SkipDeleted?: boolean | (0 | 1) | string;
+                    /** @description source: an Airflow connection id (it must exist and be of a type the engine can replicate) */
+                    Source?: string;
+                    /** @description read-only: accepted and ignored */
+                    Status?: string | number | boolean;
+                    TableNamePrefix?: string;
+                    TruncateTableData?: boolean | (0 | 1) | string;
+                    /** @description read-only: only Standard jobs exist (Standard or 1 accepted, any case) */
+                    Type?: string | 1;
+                    UseGmtDateTime?: boolean | (0 | 1) | string;
+                    /** @description 1 Error ... 5 Verbose */
+                    Verbosity?: number | string;
+                    /** @description modify: the version your edit is based on (409 JobConflict if the job changed since) */
+                    Version?: string;
+                    /** @description only 'default' (or empty) exists */
+                    WorkspaceId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description the job's Version, quoted */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag (or Version) your edit is based on, e.g. "3f2a9c0e1b7d4a55"; a job changed since gets 409 JobConflict and nothing is written. * matches any version. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description X, 'X' (a quote inside doubled) or JobName='X' */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getJobProperty: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description X, 'X' (a quote inside doubled) or JobName='X' */
+                key: string;
+                prop: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PropertyValue"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getJobPropertyValue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description X, 'X' (a quote inside doubled) or JobName='X' */
+                key: string;
+                prop: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description the property is null */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    countJobs: {
+        parameters: {
+            query?: {
+                /** @description OData filter: eq ne gt ge lt le, and or not, ( ), contains/startswith/endswith, tolower/toupper/trim/length; 'text' literals, numbers, true/false/null, dates (2024-01-31, 2024-01-31T08:00:00Z). A 400 gives the position of a syntax error. */
+                $filter?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    permissions: {
         parameters: {
             query?: never;
             header?: never;
@@ -2144,8 +4334,18 @@ export interface operations {
                     "application/json": components["schemas"]["PermissionsResponse"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No or invalid credentials */
             401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2155,22 +4355,25 @@ export interface operations {
             };
         };
     };
-    preview_schedule_route_previewSchedule_post: {
+    previewScheduleRoute: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     /**
                      * Count
-                     * @description how many run times (1-20, default 5)
+                     * @description how many run times (default 5)
                      */
-                    Count?: string | number | boolean | null;
-                    /** Scheduledcron */
+                    Count?: number | string | null;
+                    /**
+                     * Scheduledcron
+                     * @description 5 fields: minute hour day month day-of-week
+                     */
                     ScheduledCron: string;
                 } & {
                     [key: string]: unknown;
@@ -2178,13 +4381,16 @@ export interface operations {
                 "application/x-www-form-urlencoded": {
                     /**
                      * Count
-                     * @description how many run times (1-20, default 5)
+                     * @description how many run times (default 5)
                      */
-                    Count?: string | number | boolean | null;
-                    /** Scheduledcron */
+                    Count?: number | string;
+                    /**
+                     * Scheduledcron
+                     * @description 5 fields: minute hour day month day-of-week
+                     */
                     ScheduledCron: string;
                 } & {
-                    [key: string]: unknown;
+                    [key: string]: string;
                 };
             };
         };
@@ -2198,7 +4404,7 @@ export interface operations {
                     "application/json": components["schemas"]["PreviewScheduleResponse"];
                 };
             };
-            /** @description Bad Request */
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2207,8 +4413,18 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description No or invalid credentials */
             401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2216,8 +4432,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Forbidden */
-            403: {
+            /** @description The metadata database is busy; retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2227,7 +4443,7 @@ export interface operations {
             };
         };
     };
-    list_api_tokens_tokens_get: {
+    listTasks: {
         parameters: {
             query?: never;
             header?: never;
@@ -2242,42 +4458,307 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TaskCollectionResponse"];
                 };
             };
-            /** @description Bad input (names the field) */
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description No or invalid credentials */
             401: {
                 headers: {
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Not an admin */
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
         };
     };
-    create_api_token_tokens_post: {
+    updateTask: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Index
+                     * @description move the task to this 1-based position
+                     */
+                    Index?: number | string | null;
+                    /**
+                     * Jobid
+                     * @description may be sent; must be the job of the key
+                     */
+                    JobId?: string | null;
+                    /**
+                     * Jobname
+                     * @description may be sent; must be the job of the key
+                     */
+                    JobName?: string | null;
+                    /**
+                     * Query
+                     * @description the task's REPLICATE statement
+                     */
+                    Query?: string | null;
+                    /**
+                     * Rowversion
+                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     */
+                    RowVersion?: string | null;
+                    /**
+                     * Table
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] (Query wins when both are sent)
+                     */
+                    Table?: string | null;
+                    /**
+                     * Taskid
+                     * @description the task to change
+                     */
+                    TaskId: string;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
+                };
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Index
+                     * @description move the task to this 1-based position
+                     */
+                    Index?: number | string | null;
+                    /**
+                     * Jobid
+                     * @description may be sent; must be the job of the key
+                     */
+                    JobId?: string | null;
+                    /**
+                     * Jobname
+                     * @description may be sent; must be the job of the key
+                     */
+                    JobName?: string | null;
+                    /**
+                     * Query
+                     * @description the task's REPLICATE statement
+                     */
+                    Query?: string | null;
+                    /**
+                     * Rowversion
+                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     */
+                    RowVersion?: string | null;
+                    /**
+                     * Table
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] (Query wins when both are sent)
+                     */
+                    Table?: string | null;
+                    /**
+                     * Taskid
+                     * @description the task to change
+                     */
+                    TaskId: string;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Index
+                     * @description 1-based position; later tasks shift (default: the end)
+                     */
+                    Index?: number | string | null;
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string | null;
+                    /**
+                     * Jobname
+                     * @description the job's JobName (or give JobId)
+                     */
+                    JobName?: string | null;
+                    /**
+                     * Query
+                     * @description the task's REPLICATE statement
+                     */
+                    Query?: string | null;
+                    /**
+                     * Rowversion
+                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     */
+                    RowVersion?: string | null;
+                    /**
+                     * Table
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table]
+                     */
+                    Table?: string | null;
+                    /**
+                     * Workspaceid
+                     * @description only 'default' exists
+                     */
+                    WorkspaceId?: string | null;
+                } & ((unknown | unknown) & (unknown | unknown));
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Index
+                     * @description 1-based position; later tasks shift (default: the end)
+                     */
+                    Index?: number | string | null;
+                    /**
+                     * Jobid
+                     * @description instead of JobName
+                     */
+                    JobId?: string | null;
+                    /**
+                     * Jobname
+                     * @description the job's JobName (or give JobId)
+                     */
+                    JobName?: string | null;
+                    /**
+                     * Query
+                     * @description the task's REPLICATE statement
+                     */
+                    Query?: string | null;
+                    /**
+                     * Rowversion
+                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     */
+                    RowVersion?: string | null;
+                    /**
+                     * Table
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table]
+                     */
+                    Table?: string | null;
+                    /**
+                     * Workspaceid
+                     * @description only 'default' exists
+                     */
+                    WorkspaceId?: string | null;
+                } & ((unknown | unknown) & (unknown | unknown));
+            };
+        };
         responses: {
             /** @description Successful Response */
             201: {
@@ -2285,109 +4766,89 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TaskResponse"];
                 };
             };
-            /** @description Bad input (names the field) */
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
             400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description No or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Name in use */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    get_api_token_tokens__key___get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                key: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
-            };
-            /** @description Bad input (names the field) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description No or invalid credentials */
             401: {
                 headers: {
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Not an admin */
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such token */
+            /** @description No such job / resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    revoke_api_token_tokens__key___delete: {
+    deleteTask: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                key: string;
+            query: {
+                /** @description the task to remove */
+                TaskId: string;
+                /** @description its job (found by TaskId if absent) */
+                JobName?: string | null;
+                /** @description instead of JobName */
+                JobId?: string | null;
+                /** @description refused (409) if not current */
+                RowVersion?: string | null;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2399,33 +4860,51 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad input (names the field) */
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description No or invalid credentials */
             401: {
                 headers: {
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description Not an admin */
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
-            /** @description No such token */
+            /** @description No such job / resource */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -2436,9 +4915,785 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
-    ui_file_ui__name__get: {
+    getTasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskCollectionResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    putTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Index
+                     * @description move the task to this 1-based position
+                     */
+                    Index?: number | string | null;
+                    /**
+                     * Jobid
+                     * @description may be sent; must be the job of the key
+                     */
+                    JobId?: string | null;
+                    /**
+                     * Jobname
+                     * @description may be sent; must be the job of the key
+                     */
+                    JobName?: string | null;
+                    /**
+                     * Query
+                     * @description the task's REPLICATE statement
+                     */
+                    Query?: string | null;
+                    /**
+                     * Rowversion
+                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     */
+                    RowVersion?: string | null;
+                    /**
+                     * Table
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] (Query wins when both are sent)
+                     */
+                    Table?: string | null;
+                    /**
+                     * Taskid
+                     * @description the task to change; absent = add a task
+                     */
+                    TaskId?: string | null;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
+                };
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Index
+                     * @description move the task to this 1-based position
+                     */
+                    Index?: number | string | null;
+                    /**
+                     * Jobid
+                     * @description may be sent; must be the job of the key
+                     */
+                    JobId?: string | null;
+                    /**
+                     * Jobname
+                     * @description may be sent; must be the job of the key
+                     */
+                    JobName?: string | null;
+                    /**
+                     * Query
+                     * @description the task's REPLICATE statement
+                     */
+                    Query?: string | null;
+                    /**
+                     * Rowversion
+                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     */
+                    RowVersion?: string | null;
+                    /**
+                     * Table
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] (Query wins when both are sent)
+                     */
+                    Table?: string | null;
+                    /**
+                     * Taskid
+                     * @description the task to change; absent = add a task
+                     */
+                    TaskId?: string | null;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description the task was changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskResponse"];
+                };
+            };
+            /** @description the task was added (no TaskId in the body) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    countTasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    testConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Connectionname
+                     * @description the Airflow connection id
+                     */
+                    ConnectionName: string;
+                    /**
+                     * Providername
+                     * @description accepted for CData compatibility; ignored
+                     */
+                    ProviderName?: string | null;
+                    /**
+                     * Timeout
+                     * @description seconds, 1-300 (default 15)
+                     */
+                    Timeout?: number | string | null;
+                    /**
+                     * Verbosity
+                     * @description accepted for CData compatibility; ignored
+                     */
+                    Verbosity?: number | string | null;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
+                };
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Connectionname
+                     * @description the Airflow connection id
+                     */
+                    ConnectionName: string;
+                    /**
+                     * Providername
+                     * @description accepted for CData compatibility; ignored
+                     */
+                    ProviderName?: string | null;
+                    /**
+                     * Timeout
+                     * @description seconds, 1-300 (default 15)
+                     */
+                    Timeout?: number | string | null;
+                    /**
+                     * Verbosity
+                     * @description accepted for CData compatibility; ignored
+                     */
+                    Verbosity?: number | string | null;
+                    /** Workspaceid */
+                    WorkspaceId?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestConnectionResponse"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listApiTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCollection"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Name
+                     * @description 1-100 of letters, digits, _ . @ -, not starting with a punctuation mark
+                     */
+                    Name: string;
+                    /**
+                     * Role
+                     * @description any case
+                     */
+                    Role: string;
+                };
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * Name
+                     * @description 1-100 of letters, digits, _ . @ -, not starting with a punctuation mark
+                     */
+                    Name: string;
+                    /**
+                     * Role
+                     * @description any case
+                     */
+                    Role: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict: JobExists, JobRunning, JobNotRunning, JobConflict (changed since you read it)... */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than [airflow_sync] max_body_bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description X, 'X' (a quote inside doubled) or Name='X' */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenEntity"];
+                };
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    revokeApiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description X, 'X' (a quote inside doubled) or Name='X' */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input: error.target names the field (error.details lists every problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No or invalid credentials */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated, but the role or Airflow permissions do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such job / resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    uiFile: {
         parameters: {
             query?: never;
             header?: never;
@@ -2456,16 +5711,17 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
+            /** @description No or invalid credentials */
             401: {
                 headers: {
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not Found */
+            /** @description No such job / resource */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2481,6 +5737,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The metadata database is busy; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { ApiError } from "../api/client";
 import {
-  bodyFromForm, emptyForm, errorPosition, fingerprint, formFromJob, move, newQuery, problemsFrom, queryTexts, replicateFor,
+  bodyFromForm, emptyForm, formFromJob, move, newQuery, problemsFrom, queryTexts, replicateFor,
 } from "./jobForm";
 
 const job = {
@@ -36,22 +36,21 @@ describe("job form", () => {
     expect(body.BatchSize).toBe("1000");
   });
 
-  it("fingerprint changes when someone else edits a field or a query", () => {
-    const other = { ...(job as object), "Query#2": "REPLICATE [b2]" };
-    expect(fingerprint(job)).not.toBe(fingerprint(other));
-    expect(fingerprint(job)).toBe(fingerprint({ ...(job as object), Status: "Running", LastRun: "now" }));
-  });
-
   it("places server errors on their field, several at once when the API lists them", () => {
-    const one = new ApiError(400, { code: "InvalidQuery", message: "Query#2: bad (at position 14)", target: "Query#2" });
-    expect(problemsFrom(one)).toEqual({ "Query#2": "Query#2: bad (at position 14)" });
+    const one = new ApiError(400, { code: "InvalidQuery", message: "Query#2: bad", target: "Query#2", position: 13 });
+    expect(problemsFrom(one)).toEqual({ "Query#2": { message: "Query#2: bad", position: 13 } });
     const many = new ApiError(400, {
-      code: "InvalidJob", message: "2 problems",
-      details: [{ code: "a", message: "Source: unknown", target: "Source" }, { code: "b", message: "no target" }],
+      code: "InvalidJob", message: "3 problems",
+      details: [
+        { code: "a", message: "Source: unknown", target: "Source", position: null },
+        { code: "b", message: "no target", target: null, position: null },
+        { code: "c", message: "Source: also", target: "Source", position: null },
+      ],
     });
-    expect(problemsFrom(many)).toEqual({ Source: "Source: unknown", "": "no target" });
-    expect(errorPosition("Query#2: expected WITH (at position 14)")).toBe(14);
-    expect(errorPosition("no position")).toBeUndefined();
+    expect(problemsFrom(many)).toEqual({
+      Source: { message: "Source: unknown\nSource: also", position: undefined },
+      "": { message: "no target", position: undefined },
+    });
   });
 
   it("moves queries up and down and ignores moves past the ends", () => {

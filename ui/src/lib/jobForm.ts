@@ -114,30 +114,24 @@ export function bodyFromForm(form: JobForm, { create }: { create: boolean }): Re
   return body;
 }
 
-/** What the job looked like when the form opened, to detect an edit made by someone else meanwhile. */
-export function fingerprint(job: Record<string, unknown>): string {
-  const parts = FIELDS.map((s) => `${s.name}=${job[s.name] ?? ""}`);
-  return JSON.stringify([...parts, ...queryTexts(job), job.version ?? job.Version ?? ""]);
-}
+export type Problem = { message: string; position?: number };
+export type Problems = Record<string, Problem>;
 
-export type Problems = Record<string, string>;
-
-/** The server's errors by field name ("JobName", "Query#2" ...); a message without a target goes to "". */
+/** The server's errors by field name ("JobName", "Query#2" ...), each with the 0-based position in the
+ * field's text when the API gives one; a message without a target goes to "". */
 export function problemsFrom(error: ApiError): Problems {
   const out: Problems = {};
-  const add = (target: string | undefined | null, message: string) => {
+  const add = (target: string | undefined | null, message: string, position?: number | null) => {
     const key = target ?? "";
-    out[key] = out[key] ? `${out[key]}\n${message}` : message;
+    const before = out[key];
+    out[key] = {
+      message: before ? `${before.message}\n${message}` : message,
+      position: before?.position ?? position ?? undefined,
+    };
   };
-  if (error.details.length) error.details.forEach((d) => add(d.target, d.message));
-  else add(error.target, error.message);
+  if (error.details.length) error.details.forEach((d) => add(d.target, d.message, d.position));
+  else add(error.target, error.message, error.position);
   return out;
-}
-
-/** The 1-based character position a query error names ("... (at position 14)"), if any. */
-export function errorPosition(message: string | undefined): number | undefined {
-  const m = message ? /at position (\d+)/i.exec(message) : null;
-  return m ? Number(m[1]) : undefined;
 }
 
 /** Move the item at `from` to `to` (the REPLICATE editor's re-ordering). */

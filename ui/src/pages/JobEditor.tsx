@@ -16,7 +16,7 @@ import { ConnectionPicker } from "../components/ConnectionPicker";
 import { ErrorAlert } from "../components/common";
 import { formatTime, isTrue } from "../lib/format";
 import {
-  bodyFromForm, emptyForm, errorPosition, fingerprint, formFromJob, GROUPS, move, newQuery, problemsFrom,
+  bodyFromForm, emptyForm, formFromJob, GROUPS, move, newQuery, problemsFrom,
   type FieldSpec, type JobForm, type Problems,
 } from "../lib/jobForm";
 import { paths, useBase } from "../lib/paths";
@@ -36,13 +36,17 @@ class Conflict extends Error {
   }
 }
 
+const getJob = async (name: string) =>
+  (await unwrap(client.GET("/jobs({key})", { params: { path: { key: jobKey(name) } } }))) as Job;
+
 function EditorForm({ job }: { job?: Job }) {
   const base = useBase();
   const navigate = useNavigate();
   const qc = useQueryClient();
   const creating = job === undefined;
   const [form, setForm] = useState<JobForm>(() => (job ? formFromJob(job) : emptyForm()));
-  const opened = useRef(job ? fingerprint(job) : "");
+  // the version this form's edit is based on: sent as If-Match, so a change made meanwhile is a 409 JobConflict
+  const basedOn = useRef(job?.Version ?? "");
   const [problems, setProblems] = useState<Problems>({});
   const [tablesOpen, setTablesOpen] = useState(false);
   const [cron, setCron] = useState(form.fields.ScheduledCron);
@@ -57,12 +61,21 @@ function EditorForm({ job }: { job?: Job }) {
     mutationFn: async ({ force }: { force: boolean }) => {
       const body = bodyFromForm(form, { create: creating });
       if (creating) return (await unwrap(client.POST("/jobs", { body: body as never }))) as Job;
-      // optimistic concurrency: refuse to overwrite an edit made since this form opened (unless asked to)
-      const current = (await unwrap(client.GET("/jobs({key})", { params: { path: { key: jobKey(job.JobName) } } }))) as Job;
-      if (!force && fingerprint(current) !== opened.current) throw new Conflict(current);
-      return (await unwrap(
-        client.PUT("/jobs({key})", { params: { path: { key: jobKey(job.JobName) } }, body: body as never }),
-      )) as Job;
+      // "save mine over theirs": based on the version the user has now seen, still refused if it moved again
+      if (force) basedOn.current = (await getJob(job.JobName)).Version ?? "";
+      try {
+        return (await unwrap(
+          client.PUT("/jobs({key})", {
+            params: { path: { key: jobKey(job.JobName) }, header: { "If-Match": `"${basedOn.current}"` } as never },
+            body: body as never,
+          }),
+        )) as Job;
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 409 && error.code === "JobConflict") {
+          throw new Conflict(await getJob(job.JobName));
+        }
+        throw error;
+      }
     },
     onMutate: () => setProblems({}),
     onError: (error) => {
@@ -82,7 +95,7 @@ function EditorForm({ job }: { job?: Job }) {
   const setQueries = (update: (q: JobForm["queries"]) => JobForm["queries"]) => setForm((f) => ({ ...f, queries: update(f.queries) }));
   const running = !creating && isActive(job?.Status);
   const readOnly = !creating && !isTrue(job?.CanUpdate);
-  const fieldProblem = (field: string) => problems[field];
+  const fieldProblem = (field: string) => problems[field]?.message;
   const generalProblem = Object.entries(problems).filter(([k]) => !knownField(k, form));
 
   return (
@@ -111,7 +124,7 @@ function EditorForm({ job }: { job?: Job }) {
             <HStack mt={2}>
               <Button size="sm" variant="outline" onClick={() => {
                 const current = (save.error as Conflict).current;
-                opened.current = fingerprint(current);
+                basedOn.current = current.Version ?? "";
                 setForm(formFromJob(current));
                 save.reset();
               }}>Reload their version</Button>
@@ -124,7 +137,7 @@ function EditorForm({ job }: { job?: Job }) {
       {generalProblem.length ? (
         <Alert.Root status="error" data-testid="form-error">
           <Alert.Indicator />
-          <Alert.Description whiteSpace="pre-wrap">{generalProblem.map(([, m]) => m).join("\n")}</Alert.Description>
+          <Alert.Description whiteSpace="pre-wrap">{generalProblem.map(([, p]) => p.message).join("\n")}</Alert.Description>
         </Alert.Root>
       ) : null}
       {Object.keys(problems).length ? (
@@ -177,7 +190,7 @@ function EditorForm({ job }: { job?: Job }) {
           <Stack gap={3}>
             {form.queries.map((q, i) => {
               const problem = problems[`Query#${i + 1}`];
-              const position = errorPosition(problem);
+              const position = problem?.position;
               return (
                 <Field.Root key={q.id} invalid={!!problem} data-testid={`query-${i + 1}`}>
                   <Field.Label>Query {i + 1}</Field.Label>
@@ -196,7 +209,7 @@ function EditorForm({ job }: { job?: Job }) {
                   {problem ? (
                     <Field.ErrorText whiteSpace="pre-wrap" data-testid={`query-${i + 1}-error`}>
                       {position !== undefined ? <PositionMarker text={q.text} position={position} /> : null}
-                      {problem}
+                      {problem.message}
                     </Field.ErrorText>
                   ) : null}
                 </Field.Root>
@@ -227,10 +240,10 @@ function EditorForm({ job }: { job?: Job }) {
 const knownField = (name: string, form: JobForm) =>
   name in form.fields || /^Query#(\d+)$/.test(name) && Number(name.slice(6)) <= form.queries.length;
 
-/** The statement with a caret under the character the parser stopped at (1-based position). */
+/** The statement with a caret under the character the parser stopped at (0-based offset, from the API). */
 function PositionMarker({ text, position }: { text: string; position: number }) {
   const line = text.replace(/\n/g, " ");
-  const at = Math.max(0, Math.min(position - 1, line.length));
+  const at = Math.max(0, Math.min(position, line.length));
   return (
     <Box as="pre" fontFamily="mono" fontSize="xs" m={0} mb={1} overflowX="auto" data-testid="error-position">
       {line.slice(0, at)}
