@@ -77,8 +77,8 @@ def doc_md(job: Job) -> str:
         f"**Schedule:** `{schedule}`  \n**Version:** `{job.version}`\n\n"
         f"#### Queries\n\n{queries}\n\n"
         "#### Options\n\n| Field | Value |\n|---|---|\n" + "\n".join(rows) + "\n\n"
-        f"**[Open {job.name} in Sync Jobs]({sync_jobs_path(job.name)})** — its queries, history and logs, and "
-        "the editor. Also editable through the airflow_sync Job API or `airflow-sync jobs apply`; "
+        f"**[Open {job.name} in Sync Jobs]({sync_jobs_path(job.name)})**: queries, history, logs, editor. "
+        "Also editable through the airflow_sync Job API or `airflow-sync jobs apply`; "
         'run a subset with conf `{"queries": ["<task id>", ...]}` (the Trigger form offers them).\n'
     )
 
