@@ -1,5 +1,5 @@
 // "Add tables": the source connection's tables (and a table's columns), chosen with checkboxes, each written
-// as REPLICATE [T] at the end of the query list.
+// as REPLICATE [T] at the end of the query list, in the order they were ticked.
 import { Badge, Box, Button, Checkbox, Dialog, Flex, Input, Portal, Skeleton, Stack, Table, Text } from "@chakra-ui/react";
 import { useMemo, useState } from "react";
 
@@ -22,7 +22,9 @@ export function AddTablesDialog(props: { connection: string; open: boolean; onCl
   const onlySchema = new Set((tables.data ?? []).map((t) => t.Schema ?? "")).size <= 1;
   const close = () => { setChosen(new Set()); setFocus(undefined); props.onClose(); };
   const add = () => {
-    const picked = (tables.data ?? []).filter((t) => chosen.has(keyOf(t)));
+    // in the order the user ticked them: that is the order the queries run in
+    const byKey = new Map((tables.data ?? []).map((t) => [keyOf(t), t]));
+    const picked = [...chosen].map((k) => byKey.get(k)).filter((t): t is TableRow => t !== undefined);
     props.onAdd(picked.map((t) => replicateFor(t.TableName, t.Schema, onlySchema)));
     close();
   };
