@@ -55,6 +55,31 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
         "airflow_sync_jobs.py",
         "Path of the shim file relative to its bundle (used for priority parse requests).",
     ),
+    "python_event_allowlist": (
+        "string",
+        "",
+        "Callables PreJob/PostJob 'python:' events may run, as comma-separated module:function patterns "
+        "(shell-style, e.g. mycompany.sync_hooks:*). Empty (the default) refuses every python: event. Only "
+        "the admin role may set a python: event.",
+    ),
+    "max_event_chain_depth": (
+        "integer",
+        "3",
+        "How many jobs a chain of executeJob events may start one after the other (A starts B starts C is "
+        "2); a longer chain fails the event that would extend it.",
+    ),
+    "cancel_poll_seconds": (
+        "float",
+        "1.0",
+        "How often a running query task looks for a cancelJob request (the supervisor's heartbeat would "
+        "notice it only after up to 5 s).",
+    ),
+    "cancel_commit_wait_seconds": (
+        "integer",
+        "30",
+        "How long cancelJob waits for a COMMIT that was already being sent when the cancel arrived, so its "
+        "answer says whether that load committed.",
+    ),
 }
 
 
@@ -118,6 +143,10 @@ class Settings:
     smtp_conn_id: str
     dag_bundle_name: str
     dag_shim_fileloc: str
+    python_event_allowlist: str = ""
+    max_event_chain_depth: int = 3
+    cancel_poll_seconds: float = 1.0
+    cancel_commit_wait_seconds: int = 30
 
 
 def load() -> Settings:
@@ -137,4 +166,8 @@ def load() -> Settings:
         smtp_conn_id=get_str("smtp_conn_id"),
         dag_bundle_name=get_str("dag_bundle_name"),
         dag_shim_fileloc=get_str("dag_shim_fileloc"),
+        python_event_allowlist=get_str("python_event_allowlist"),
+        max_event_chain_depth=get_int("max_event_chain_depth"),
+        cancel_poll_seconds=float(get_str("cancel_poll_seconds")),
+        cancel_commit_wait_seconds=get_int("cancel_commit_wait_seconds"),
     )

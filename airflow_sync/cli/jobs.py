@@ -127,11 +127,12 @@ def apply_jobs(jobs: list[Job], *, session: Session, dry_run: bool = False) -> l
     :raises AirflowSyncError: a write failed (job running, concurrent change…); the caller rolls back
     """
     from airflow_sync.jobs import store
+    from airflow_sync.jobs.events import order_by_links
 
     if not dry_run:
         store.begin_write(session)
     changes = []
-    for job in jobs:
+    for job in order_by_links(jobs):  # a job that starts another one is saved after it
         current = _existing(job.name, session)
         try:
             if current is None:

@@ -2,7 +2,8 @@
 
 Shape of every job DAG::
 
-    pre_job  →  <query task per REPLICATE query, in job order>  →  post_job (teardown)
+    pre_job  →  <query task per REPLICATE query, in job order>  →  post_job (teardown)  →  finish
+                                                                                  └→  notify (teardown)
 
 * ``ContinueOnError=False`` (and sequential): the query tasks are chained with ``all_success``, so a failed
   query leaves the later ones ``upstream_failed``.
@@ -11,7 +12,14 @@ Shape of every job DAG::
   Job order is kept by the scheduler: ``max_active_tasks`` = ``[airflow_sync] default_parallelism``
   (1 = one query at a time) and descending absolute priority weights (first query first).
 * ``post_job`` is a teardown: it runs after failures and after a cancel, and it never masks a failed query
-  in the run state (a plain ``all_done`` leaf would).
+  in the run state (a plain ``all_done`` leaf would). ``finish`` (a no-op the scheduler completes itself)
+  is the leaf that makes a failed PostJob fail the run; cancelJob marks it failed too, so a cancelled run
+  ends failed in Airflow whatever was still pending.
+* ``notify`` (only when the job sends e-mail or syslog notifications) is a second teardown after
+  ``post_job``: it reports the final outcome, and a notification that cannot be sent fails it without
+  failing the run.
+* ``pre_job``, ``post_job`` and ``notify`` are retried (a lost worker does not lose the PreJob, the PostJob
+  or the e-mail); their code fails at once on errors another attempt cannot fix.
 * every query task declares its destination table as an outlet Asset (:mod:`airflow_sync.dags.assets`), so
   DAGs scheduled on that Asset run after each successful replication into it.
 
@@ -28,12 +36,15 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
 from airflow_sync import settings as settings_mod
 from airflow_sync.dags.assets import query_assets
-from airflow_sync.dags.operators import JobEventOperator, ReplicateOperator
+from airflow_sync.dags.event_tasks import JobEventOperator, NotifyOperator
+from airflow_sync.dags.operators import FINISH, ReplicateOperator
 from airflow_sync.dags.schedule import dag_timetable, start_date
+from airflow_sync.notifications import wants_notification
 
 if TYPE_CHECKING:
     from airflow_sync.jobs.model import Job
@@ -44,6 +55,9 @@ log = logging.getLogger(__name__)
 #: transient replication errors (connection reset, deadlock) are retried; terminal ones fail at once
 QUERY_RETRIES = 2
 QUERY_RETRY_DELAY = timedelta(seconds=20)
+#: pre_job, post_job and notify: another worker picks them up when theirs is lost
+EVENT_RETRIES = 2
+EVENT_RETRY_DELAY = timedelta(seconds=5)
 _TAG_MAX = 100  # Airflow's dag_tag.name length
 
 
@@ -149,7 +163,8 @@ def build_dag(job: Job, *, cfg: Settings | None = None) -> DAG:
         default_args={"owner": cfg.owner, "retries": 0},
         params=trigger_params(job),
     ) as dag:
-        pre = JobEventOperator(job_name=job.name, phase="pre", verbosity=job.verbosity)
+        events: dict[str, Any] = {"retries": EVENT_RETRIES, "retry_delay": EVENT_RETRY_DELAY}
+        pre = JobEventOperator(job_name=job.name, phase="pre", verbosity=job.verbosity, **events)
         queries = [
             ReplicateOperator(
                 job_name=job.name,
@@ -165,7 +180,9 @@ def build_dag(job: Job, *, cfg: Settings | None = None) -> DAG:
             )
             for n, (task_id, text) in enumerate(zip(ids, job.queries, strict=True))
         ]
-        post = JobEventOperator(job_name=job.name, phase="post", query_ids=ids, verbosity=job.verbosity)
+        post = JobEventOperator(
+            job_name=job.name, phase="post", query_ids=ids, verbosity=job.verbosity, **events
+        )
         if chained:
             previous: Any = pre
             for task in queries:
@@ -178,6 +195,11 @@ def build_dag(job: Job, *, cfg: Settings | None = None) -> DAG:
             if not queries:
                 pre >> post
         post.as_teardown()
+        post >> EmptyOperator(task_id=FINISH)
+        if wants_notification(job):
+            notify = NotifyOperator(job_name=job.name, query_ids=ids, verbosity=job.verbosity, **events)
+            post >> notify
+            notify.as_teardown()
     return dag
 
 

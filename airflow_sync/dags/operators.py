@@ -1,16 +1,15 @@
-"""The tasks of a job DAG: :class:`ReplicateOperator` (one per query) and :class:`JobEventOperator`
-(``pre_job`` and the ``post_job`` teardown).
+"""The query tasks of a job DAG (:class:`ReplicateOperator`) and what every job task shares.
 
-Nothing here connects or reads the job at parse time: tasks read the job live from the store when they
-run (Task SDK), check it is the version the run was triggered for (design D10), and resolve connections
-through Airflow hooks.
+The PreJob / PostJob / notification tasks are in :mod:`airflow_sync.dags.event_tasks`. Nothing here connects
+or reads the job at parse time: tasks read the job live from the store when they run (Task SDK), check it is
+the version the run was triggered for (design D10), and resolve connections through Airflow hooks.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from datetime import UTC, timedelta
+import socket
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
@@ -21,21 +20,33 @@ from airflow_sync.exceptions import JobVersionMismatchError, ReplicationCancelle
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_sync.dags.cancel_watch import CommitRecorder, Store
     from airflow_sync.jobs.model import Job
 
 PRE_JOB = "pre_job"
 POST_JOB = "post_job"
-#: XCom key under which a failed query task leaves its error text for post_job
+#: the notification teardown (present when the job sends e-mail or syslog notifications)
+NOTIFY = "notify"
+#: a no-op leaf downstream of post_job: upstream_failed (so the run fails) when the PostJob failed
+FINISH = "finish"
+#: tasks of a job DAG that are not queries
+EVENT_TASKS = (PRE_JOB, POST_JOB, NOTIFY, FINISH)
+#: XCom key under which a failed task leaves its error text for post_job and the API
 ERROR_KEY = "error"
 #: a scheduled run starting later than this after its tick waited behind another run (see overlapped_tick)
 SCHEDULE_GRACE = timedelta(seconds=60)
+#: log level of Verbosity 5 (below DEBUG): everything of 4, plus per-statement timings
+TRACE = 5
 
 
 def log_level(verbosity: int) -> int:
-    """Job ``Verbosity`` → Python log level: 1 ERROR, 2 INFO, 3 and more DEBUG."""
+    """Job ``Verbosity`` → Python log level: 1 ERROR, 2 and 3 INFO (3 adds batches and windows, which the
+    engine logs at INFO when asked), 4 DEBUG (the statements executed), 5 :data:`TRACE`."""
     if verbosity <= 1:
         return logging.ERROR
-    return logging.INFO if verbosity == 2 else logging.DEBUG
+    if verbosity <= 3:
+        return logging.INFO
+    return logging.DEBUG if verbosity == 4 else TRACE
 
 
 def job_logger(job_name: str, task_id: str, verbosity: int) -> logging.Logger:
@@ -45,10 +56,34 @@ def job_logger(job_name: str, task_id: str, verbosity: int) -> logging.Logger:
     return logger
 
 
-def _conf(context: Context) -> dict[str, Any]:
+def conf_of(context: Context) -> dict[str, Any]:
+    """The run's ``conf`` (a copy; empty when none)."""
     dag_run = context.get("dag_run")
     conf = getattr(dag_run, "conf", None) if dag_run is not None else None
     return dict(conf or {})
+
+
+_conf = conf_of
+
+
+def task_store(context: Context) -> Store | None:
+    """The running task's state store (None outside a Task SDK supervisor, e.g. a bare unit test)."""
+    from airflow_sync.dags.cancel_watch import TaskStore
+    from airflow_sync.jobs.connections import under_supervisor
+
+    ti = context.get("ti")
+    if ti is None or not under_supervisor() or getattr(ti, "id", None) is None:
+        return None
+    return TaskStore(ti)
+
+
+def push_error(context: Context, message: str, log: Any) -> None:
+    """Leave a failed task's error text (and its try) for post_job and the API (never hides the error)."""
+    ti = context["ti"]
+    try:
+        ti.xcom_push(key=ERROR_KEY, value={"message": message[:4000], "try": getattr(ti, "try_number", 1)})
+    except Exception:
+        log.warning("could not record the error for post_job", exc_info=True)
 
 
 class _JobTask(BaseOperator):
@@ -86,7 +121,8 @@ class ReplicateOperator(_JobTask):
     Reads ``dag_run.conf``: ``queries`` (task ids to run, the others skip; absent or empty = all) and
     ``job_version`` (D10). The PreJob's ``CancelJob`` makes it skip, its ``out.env`` values fill
     ``{env:NAME}``. Transient replication errors are left to Airflow's retries; everything else fails the
-    task at once.
+    task at once. Every COMMIT is recorded in the task state store, and none is sent after cancelJob asked
+    the run to stop (:mod:`airflow_sync.dags.cancel_watch`).
 
     :param job_name: JobName
     :param query_id: the query's stable id (also the task id)
@@ -104,6 +140,8 @@ class ReplicateOperator(_JobTask):
         self._token: Any = None
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_sync.dags.cancel_watch import CommitRecorder, cancel_requested
+
         # no key or [] (the Trigger form's default) = every query
         selected = _conf(context).get("queries")
         if selected and self.task_id not in selected:
@@ -111,22 +149,45 @@ class ReplicateOperator(_JobTask):
         pre = context["ti"].xcom_pull(task_ids=PRE_JOB) or {}
         if pre.get("cancel_job"):
             raise AirflowSkipException("the PreJob event cancelled this run (CancelJob)")
+        store = task_store(context)
+        if store is not None and (who := cancel_requested(store)) is not None:
+            raise AirflowSkipException(f"the run was cancelled by {who} before this query started")
         job = self.load_job(context)
+        logger = job_logger(job.name, self.task_id, job.verbosity)
+        try_number = int(getattr(context["ti"], "try_number", 1) or 1)
+        recorder = CommitRecorder(store, try_number, logger) if store is not None else None
         try:
-            result = self._replicate(job, dict(pre.get("env") or {}))
+            result = self._replicate(job, dict(pre.get("env") or {}), recorder, store, logger)
+        except ReplicationCancelled as exc:
+            if recorder is not None:
+                recorder.aborted()
+            who = recorder.cancelled_by if recorder is not None else None
+            self._fail(context, ReplicationCancelled(f"{exc} (cancel requested by {who})") if who else exc)
         except ReplicationError as exc:
             if exc.transient:
-                self._record_error(context, str(exc))
+                push_error(context, str(exc), self.log)
                 raise  # a retry may succeed (connection reset, deadlock, lock timeout)
             self._fail(context, exc)
         except AirflowSkipException:
             raise
         except Exception as exc:
             self._fail(context, exc)
+        result.update(try_number=try_number, host=socket.getfqdn())
+        if recorder is not None:
+            recorder.done(result)
         self._describe_asset_events(context, job, result)
         return result
 
-    def _replicate(self, job: Job, env: dict[str, str]) -> dict[str, Any]:
+    def _replicate(
+        self,
+        job: Job,
+        env: dict[str, str],
+        recorder: CommitRecorder | None,
+        store: Store | None,
+        logger: logging.Logger,
+    ) -> dict[str, Any]:
+        from airflow_sync import settings
+        from airflow_sync.dags.cancel_watch import CancelWatcher
         from airflow_sync.engine.cancel import CancelToken
         from airflow_sync.engine.replicate import run_replication
         from airflow_sync.jobs.connections import sqlalchemy_url
@@ -139,15 +200,16 @@ class ReplicateOperator(_JobTask):
             )
         stmt = job.statements[ids.index(self.query_id)]
         plan = build_plan(job, stmt, self.query_id, env)
-        logger = job_logger(job.name, self.task_id, job.verbosity)
-        self._token = CancelToken()
-        summary = run_replication(
-            plan,
-            sqlalchemy_url(job.source),
-            sqlalchemy_url(job.destination),
-            cancel=self._token,
-            log=logger,
-        )
+        self._token = token = CancelToken()
+        if recorder is not None:
+            recorder.attach(token)
+        source, destination = sqlalchemy_url(job.source), sqlalchemy_url(job.destination)
+        if store is None:
+            summary = run_replication(plan, source, destination, cancel=token, log=logger)
+        else:
+            interval = float(settings.get_str("cancel_poll_seconds"))
+            with CancelWatcher(store, token, interval, logger):
+                summary = run_replication(plan, source, destination, cancel=token, log=logger)
         result = summary.to_dict()
         logger.info(
             "%s -> %s: %s rows read, %s inserted, %s updated, %s deleted in %.2f s",
@@ -176,19 +238,13 @@ class ReplicateOperator(_JobTask):
         except Exception:  # the event itself is emitted anyway; its details are a nicety
             self.log.warning("could not describe the asset event", exc_info=True)
 
-    def _record_error(self, context: Context, message: str) -> None:
-        try:
-            context["ti"].xcom_push(key=ERROR_KEY, value=message[:4000])
-        except Exception:  # reporting must never hide the real error
-            self.log.warning("could not record the error for post_job", exc_info=True)
-
     def _fail(self, context: Context, exc: BaseException) -> NoReturn:
         plain = isinstance(exc, ReplicationError | AirflowFailException)
         message = str(exc) if plain else f"{type(exc).__name__}: {exc}"
-        # a cancel (on_kill) is not an error of this query: without an error XCom the API reports the query
+        # a cancel is not an error of this query: without an error XCom the API reports the query
         # CANCELLED in a cancelled run instead of FAILED
         if not isinstance(exc, ReplicationCancelled):
-            self._record_error(context, message)
+            push_error(context, message, self.log)
         if isinstance(exc, AirflowFailException):
             raise exc
         raise AirflowFailException(message) from exc
@@ -197,153 +253,6 @@ class ReplicateOperator(_JobTask):
         """Cancel the in-flight statements (SIGKILL follows SIGTERM after 5 s; see design D9)."""
         if self._token is not None:
             self._token.cancel()
-
-
-class JobEventOperator(_JobTask):
-    """Run the job's PreJob (``phase="pre"``) or PostJob (``phase="post"``) code.
-
-    ``pre``: returns ``{"cancel_job": bool, "env": {...}}`` for the query tasks.
-    ``post`` (a teardown: runs after failures and cancellation too): builds the run outcome from every
-    query's state and summary, runs the PostJob code with it, then sends the job's notifications.
-
-    :param job_name: JobName
-    :param phase: ``"pre"`` or ``"post"``
-    :param query_ids: the query task ids in job order (post_job reads their outcome)
-    """
-
-    template_fields: tuple[str, ...] = ("job_name",)
-    ui_color = "#f6ecd2"
-
-    def __init__(
-        self, *, job_name: str, phase: str, query_ids: tuple[str, ...] = (), verbosity: int = 2, **kwargs: Any
-    ) -> None:
-        if phase not in ("pre", "post"):
-            raise ValueError("phase must be 'pre' or 'post'")
-        kwargs.setdefault("task_id", PRE_JOB if phase == "pre" else POST_JOB)
-        super().__init__(job_name=job_name, **kwargs)
-        self.phase = phase
-        self.query_ids = tuple(query_ids)
-        self.verbosity = verbosity
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        return self._pre(context) if self.phase == "pre" else self._post(context)
-
-    def _event(self, job: Job):
-        from airflow_sync.jobs.events import parse_event
-
-        return parse_event(job.pre_job if self.phase == "pre" else job.post_job, field=self._field)
-
-    @property
-    def _field(self) -> str:
-        return "PreJob" if self.phase == "pre" else "PostJob"
-
-    def _pre(self, context: Context) -> dict[str, Any]:
-        from airflow_sync.dags.event_runner import run_event
-
-        job = self.load_job(context)
-        late = overlapped_tick(context.get("dag_run"))
-        if late:
-            self.log.info("Skipping this run: %s", late)
-            return {"cancel_job": True, "env": {}, "skipped_tick": late}
-        summary = {
-            "job_name": job.name,
-            "job_id": job.job_id,
-            "run_id": context["run_id"],
-            "status": "RUNNING",
-        }
-        logger = job_logger(job.name, self.task_id, job.verbosity)
-        result = run_event(self._event(job), job=job, summary=summary, trigger=_trigger, logger=logger)
-        if result.cancel_job:
-            logger.info("PreJob set CancelJob: the queries of this run will be skipped")
-        if result.env:
-            logger.info("PreJob set %d variable(s): %s", len(result.env), ", ".join(sorted(result.env)))
-        return result.to_xcom()
-
-    def _post(self, context: Context) -> dict[str, Any]:
-        from airflow_sync import notifications
-        from airflow_sync.dags.event_runner import run_event
-        from airflow_sync.exceptions import JobNotFoundError
-        from airflow_sync.jobs import store
-
-        try:
-            # no version check here: the outcome must be reported even when the job changed meanwhile
-            job = store.get_job(self.job_name)
-        except JobNotFoundError:
-            self.log.warning("job %s no longer exists; nothing to report to", self.job_name)
-            return {}
-        pre = context["ti"].xcom_pull(task_ids=PRE_JOB) or {}
-        if pre.get("skipped_tick"):
-            # a tick that fell during another run is not a run (CData Sync skips it): no PostJob, no mail
-            self.log.info("Schedule tick skipped (%s); nothing to report", pre["skipped_tick"])
-            return {"status": "SKIPPED", "reason": pre["skipped_tick"]}
-        summary = self._collect(context, job)
-        logger = job_logger(job.name, self.task_id, job.verbosity)
-        error: BaseException | None = None
-        try:
-            run_event(self._event(job), job=job, summary=summary.to_dict(), trigger=_trigger, logger=logger)
-        except Exception as exc:  # notify first, then fail the task
-            error = exc
-            summary.post_job_error = f"{type(exc).__name__}: {exc}"
-        logger.info(
-            "Run %s: %s (%d of %d queries failed, %d records affected)",
-            summary.run_id,
-            summary.status,
-            summary.failed_queries,
-            len(summary.queries),
-            summary.records_affected,
-        )
-        try:
-            done = notifications.notify(job, summary)
-            if done:
-                logger.info("Notifications sent: %s", ", ".join(done))
-        except Exception as exc:
-            self.log.error("Sending the job's notifications failed: %s: %s", type(exc).__name__, exc)
-            error = error or exc
-        if error is not None:
-            raise AirflowFailException(f"PostJob: {type(error).__name__}: {error}") from error
-        return summary.to_dict()
-
-    def _collect(self, context: Context, job: Job) -> Any:
-        from airflow_sync.notifications import (
-            CANCELLED_BY_CONF_KEY,
-            QueryOutcome,
-            RunSummary,
-            query_status,
-            run_status,
-        )
-
-        ti = context["ti"]
-        conf = context["dag_run"].conf or {}
-        run_id = context["run_id"]
-        wanted = [PRE_JOB, *self.query_ids]
-        states = ti.get_task_states(dag_id=ti.dag_id, task_ids=wanted, run_ids=[run_id]).get(run_id, {})
-        texts = dict(zip(job.query_task_ids(), job.queries, strict=False))
-        outcomes = []
-        for task_id in self.query_ids:
-            status = query_status(states.get(task_id))
-            result = ti.xcom_pull(task_ids=task_id) if status == "SUCCESS" else None
-            error = ti.xcom_pull(task_ids=task_id, key=ERROR_KEY) if status == "FAILED" else None
-            result = result if isinstance(result, dict) else {}
-            outcomes.append(
-                QueryOutcome(
-                    task_id=task_id,
-                    query=texts.get(task_id, ""),
-                    status=status,
-                    rows_read=int(result.get("rows_read") or 0),
-                    records_affected=int(result.get("records_affected") or 0),
-                    error=error if isinstance(error, str) else None,
-                )
-            )
-        pre_state = states.get(PRE_JOB)
-        return RunSummary(
-            job_name=job.name,
-            job_id=job.job_id,
-            dag_id=ti.dag_id,
-            run_id=run_id,
-            status=run_status(pre_state, outcomes, cancelled=bool(conf.get(CANCELLED_BY_CONF_KEY))),
-            pre_job=query_status(pre_state),
-            queries=outcomes,
-        )
 
 
 def overlapped_tick(dag_run: Any, *, grace: timedelta = SCHEDULE_GRACE) -> str | None:
@@ -368,19 +277,3 @@ def overlapped_tick(dag_run: Any, *, grace: timedelta = SCHEDULE_GRACE) -> str |
         f"the schedule tick at {tick.isoformat()} fell while an earlier run of this job was still going "
         f"(this run could only start at {started.isoformat()})"
     )
-
-
-def _trigger(dag_id: str, conf: dict[str, Any]) -> str:
-    """Trigger a DAG run from inside a task through the Task SDK (PreJob/PostJob ``executeJob``)."""
-    from datetime import datetime
-
-    from airflow.sdk.execution_time.comms import ErrorResponse, TriggerDagRun
-    from airflow.sdk.execution_time.task_runner import SUPERVISOR_COMMS
-
-    run_id = f"manual__airflow_sync_event__{uuid.uuid4().hex[:12]}"
-    response = SUPERVISOR_COMMS.send(
-        TriggerDagRun(dag_id=dag_id, run_id=run_id, conf=conf, run_after=datetime.now(tz=UTC))
-    )
-    if isinstance(response, ErrorResponse):
-        raise RuntimeError(f"triggering {dag_id} failed: {response.error}")
-    return run_id

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from airflow_sync.exceptions import ReplicationCancelled
 
@@ -23,6 +24,7 @@ class CancelToken:
         self._lock = threading.Lock()
         self._cancellers: dict[int, Callable[[], None]] = {}
         self._guards: list[Callable[[], bool]] = []
+        self._listeners: list[Callable[[str, Any], None]] = []
         self._next = 0
 
     @property
@@ -67,8 +69,24 @@ class CancelToken:
         """
         self._guards.append(guard)
 
-    def before_commit(self) -> None:
-        """The last cancellation check of a transaction: consults every commit guard, then :meth:`check`."""
+    def add_commit_listener(self, listener: Callable[[str, Any], None]) -> None:
+        """Add an observer of every data COMMIT: called ``("committing", summary)`` right before the commit
+        guards are asked, and ``("committed", summary)`` right after the COMMIT returned, with the run's
+        :class:`~airflow_sync.engine.plan.ReplicationSummary` (cumulative counts of everything committed so
+        far, this transaction included). The orchestrator records from it what each attempt committed.
+        """
+        self._listeners.append(listener)
+
+    def _tell(self, phase: str, summary: Any) -> None:
+        for listener in list(self._listeners):
+            listener(phase, summary)
+
+    def before_commit(self, summary: Any = None) -> None:
+        """The last cancellation check of a transaction: consults every commit guard, then :meth:`check`.
+
+        :param summary: what the transaction commits (given to the commit listeners)
+        """
+        self._tell("committing", summary)
         for guard in list(self._guards):
             try:
                 cancelled = bool(guard())
@@ -78,6 +96,10 @@ class CancelToken:
                 self._event.set()
                 break
         self.check()
+
+    def after_commit(self, summary: Any = None) -> None:
+        """Tell the commit listeners that a data COMMIT succeeded."""
+        self._tell("committed", summary)
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._event.wait(timeout)

@@ -45,6 +45,7 @@ def commit(ctx: RunContext, schema: str | None, watermark: Any) -> None:
     write_watermark(ctx.dst_d, ctx.dst, schema, plan.job_name, plan.query_id, plan.destination, text)
     ctx.summary.watermark_after = text
     hooks.point("commit")
-    ctx.token.before_commit()  # a cancel that arrived during the load never commits (issue #14)
+    ctx.token.before_commit(ctx.summary)  # a cancel that arrived during the load never commits (issue #14)
     ctx.dst_d.commit(ctx.dst)
+    ctx.token.after_commit(ctx.summary)
     hooks.point("committed")

@@ -4,7 +4,9 @@ Accepted forms (the first line decides):
 
 * ``sql:`` followed by SQL statements (split on ``;`` outside quotes and comments) -> :class:`SqlEvent`;
 * ``http: <METHOD> <conn_id> <endpoint>`` -> :class:`HttpEvent`;
-* ``python: <module.path>:<function>`` -> :class:`PythonEvent` (nothing is imported here);
+* ``python: <module.path>:<function>`` -> :class:`PythonEvent` (nothing is imported here; the callable must
+  match ``[airflow_sync] python_event_allowlist``, empty by default, so ``python:`` is off until an
+  administrator lists what may run);
 * the CData APIScript subset: ``<api:set attr="CancelJob" value="true"/>``,
   ``<api:set attr="out.env:NAME" value="..."/>``, ``<api:call op="sendEmail">`` (inputs ``To``, ``Subject``,
   ``Message``) and ``<api:call op="executeJob">`` (input ``JobName``); ``api:script``, ``api:info`` and
@@ -12,20 +14,28 @@ Accepted forms (the first line decides):
 
 XML is parsed with the standard library after rejecting any DOCTYPE (so no entity can be declared or
 expanded). APIScript formatters (``[...]``) are not evaluated, so values containing them are rejected on save
-rather than failing at run time. No Airflow imports.
+rather than failing at run time. Values that become e-mail headers (``sendEmail``'s ``To`` and ``Subject``)
+may not contain control characters. :func:`check_event_links` checks, when a job is saved, that every
+``executeJob`` names an existing job and that no chain of ``executeJob`` events comes back to its start.
+No Airflow imports.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
 
 from airflow_sync.exceptions import JobValidationError
-from airflow_sync.jobs.fields import FALSE_WORDS, JOB_NAME_RE, TRUE_WORDS, check_email_list
+from airflow_sync.jobs.fields import FALSE_WORDS, JOB_NAME_RE, TRUE_WORDS, check_email_list, check_header_text
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+#: where an administrator lists the callables ``python:`` events may run
+ALLOWLIST_SETTING = "[airflow_sync] python_event_allowlist"
+EVENT_FIELDS = ("PreJob", "PostJob")
 _API_NS = "http://apiscript.com/ns?v1"
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _PYTHON_RE = re.compile(rf"({_IDENT}(?:\.{_IDENT})*):({_IDENT})")
@@ -191,7 +201,41 @@ def _python(rest: str, field_name: str) -> PythonEvent:
         raise _fail(
             field_name, f"write 'python: package.module:function' (dotted identifiers), got {target!r}"
         )
-    return PythonEvent(m.group(1), m.group(2))
+    event = PythonEvent(m.group(1), m.group(2))
+    check_python_allowed(event, field=field_name)
+    return event
+
+
+def python_allowlist() -> tuple[str, ...]:
+    """The ``module:function`` patterns of :data:`ALLOWLIST_SETTING` (comma or whitespace separated)."""
+    from airflow_sync import settings
+
+    raw = settings.get_str("python_event_allowlist")
+    return tuple(p for p in re.split(r"[\s,]+", raw) if p)
+
+
+def check_python_allowed(event: PythonEvent, *, field: str, allowlist: Iterable[str] | None = None) -> None:
+    """Refuse a ``python:`` callable the allow-list does not name (nothing is imported).
+
+    Patterns are shell-style (``fnmatch``, case-sensitive) on ``module.path:function``:
+    ``mycompany.sync_hooks:*`` allows every function of that module.
+
+    :raises JobValidationError: naming ``field`` and :data:`ALLOWLIST_SETTING`
+    """
+    patterns = tuple(python_allowlist() if allowlist is None else allowlist)
+    target = f"{event.module}:{event.function}"
+    if not patterns:
+        raise _fail(
+            field,
+            f"python: events are disabled because {ALLOWLIST_SETTING} is empty; an administrator must list "
+            f"the callables that may run there (e.g. 'mycompany.sync_hooks:*') before {target} can be used",
+        )
+    if not any(fnmatchcase(target, p) for p in patterns):
+        raise _fail(
+            field,
+            f"python: {target} is not allowed by {ALLOWLIST_SETTING} ({', '.join(patterns)}); ask an "
+            "administrator to add it",
+        )
 
 
 # --- CData APIScript subset --------------------------------------------------------------------------------
@@ -315,6 +359,101 @@ class _State:
         to = inputs.get("to", "").strip()
         if not to:
             raise _fail(self.field, "sendEmail needs a To input (comma-separated addresses)")
+        for name in ("to", "subject"):
+            try:
+                check_header_text(inputs.get(name, ""), f"sendEmail {name.title()}")
+            except JobValidationError as exc:
+                raise _fail(self.field, exc.message) from None
         check_email_list(to, self.field)
         addresses = tuple(a.strip() for a in to.split(",") if a.strip())
         self.emails.append(SendEmail(addresses, inputs.get("subject", ""), inputs.get("message", "")))
+
+
+# --- executeJob links between jobs ---------------------------------------------------------------------
+
+
+def execute_job_targets(event: Event | None) -> tuple[str, ...]:
+    """The jobs an event starts with ``executeJob``."""
+    return event.execute_jobs if isinstance(event, CDataEvent) else ()
+
+
+def _links(job: Any) -> dict[str, tuple[str, ...]]:
+    """``{field: targets}`` of a job's PreJob / PostJob (a stored event that no longer parses has none)."""
+    out = {}
+    for name, text in (("PreJob", job.pre_job), ("PostJob", job.post_job)):
+        try:
+            out[name] = execute_job_targets(parse_event(text, field=name))
+        except JobValidationError:
+            out[name] = ()
+    return out
+
+
+def check_event_links(job: Any, stored: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> None:
+    """Refuse, at save, an ``executeJob`` event that names no job or that leads back to ``job``.
+
+    :param job: the job being saved (its events already parsed and valid)
+    :param stored: the other stored jobs by name (or a callable returning them, called only when ``job``
+        has ``executeJob`` events)
+    :raises JobValidationError: naming the field, the missing job or the whole cycle
+    """
+    own = _links(job)
+    if not any(own.values()):
+        return
+    jobs = dict(stored() if callable(stored) else stored)
+    jobs[job.name] = job
+    for field_name, targets in own.items():
+        for target in targets:
+            if target not in jobs:
+                raise _fail(
+                    field_name,
+                    f"executeJob names job {target!r}, which does not exist; create it first or fix the name",
+                )
+    graph = {name: tuple(t for ts in _links(j).values() for t in ts) for name, j in jobs.items()}
+    for field_name, targets in own.items():
+        for target in targets:
+            path = _path(graph, target, job.name)
+            if path is not None:
+                cycle = " -> ".join((job.name, *path))
+                raise _fail(
+                    field_name,
+                    f"executeJob would start a loop: {cycle}. A job may not start itself, directly or "
+                    "through other jobs",
+                )
+
+
+def order_by_links(jobs: Iterable[Any]) -> list[Any]:
+    """Jobs in an order where every ``executeJob`` target of the batch is saved before the job naming it
+    (otherwise the order given); a cycle inside the batch keeps its order and is refused at save."""
+    pending = list(jobs)
+    names = {j.name for j in pending}
+    placed: list[Any] = []
+    done: set[str] = set()
+    while pending:
+        for job in pending:
+            needs = {t for ts in _links(job).values() for t in ts if t in names and t != job.name}
+            if needs <= done:
+                break
+        else:  # a cycle: save the rest in order, the first save of the cycle reports it
+            placed += pending
+            break
+        pending.remove(job)
+        placed.append(job)
+        done.add(job.name)
+    return placed
+
+
+def _path(graph: Mapping[str, tuple[str, ...]], start: str, goal: str) -> tuple[str, ...] | None:
+    """A path of job names from ``start`` to ``goal`` following executeJob links (breadth first)."""
+    frontier: list[tuple[str, ...]] = [(start,)]
+    seen = {start}
+    while frontier:
+        nxt: list[tuple[str, ...]] = []
+        for path in frontier:
+            if path[-1] == goal:
+                return path
+            for target in graph.get(path[-1], ()):
+                if target not in seen:
+                    seen.add(target)
+                    nxt.append((*path, target))
+        frontier = nxt
+    return None

@@ -182,6 +182,24 @@ def check_email_list(value: str, wire: str) -> None:
         )
 
 
+#: characters that must never reach an e-mail header: C0/C1 controls (CR, LF, TAB ...), DEL, and the Unicode
+#: line and paragraph separators some mail libraries fold on
+_HEADER_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: the documented pattern of header fields: exactly what is accepted once surrounding whitespace is dropped
+HEADER_SAFE = r"^[ \t\r\n]*[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[ \t\r\n]*$"
+
+
+def check_header_text(value: str, wire: str) -> None:
+    """A value that becomes an e-mail header: no control characters (header injection, broken mail)."""
+    bad = _HEADER_BAD.search(value or "")
+    if bad:
+        raise JobValidationError(
+            f"{wire} becomes an e-mail header and may not contain control characters such as line breaks "
+            f"(found U+{ord(bad.group()):04X} at position {bad.start() + 1})",
+            field=wire,
+        )
+
+
 def parse_start_date(value: str) -> datetime | None:
     """``yyyy-MM-dd`` optionally followed by `` HH:mm[:ss]`` (or ``T``); None when empty or invalid."""
     if not value or not _START_DATE_RE.fullmatch(value):
@@ -324,10 +342,14 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("NotifyWindowsEvent", "notify_windows_event", to_bool, False, description="failures to syslog"),
     FieldSpec("SendEmailNotification", "send_email_notification", to_bool, False, description="e-mail a run"),
     FieldSpec(
-        "NotifyEmailTo", "notify_email_to", to_str, "", checks=(check_email_list,), max_length=EMAIL_LIST_MAX,
+        "NotifyEmailTo", "notify_email_to", to_str, "", checks=(check_header_text, check_email_list),
+        max_length=EMAIL_LIST_MAX, pattern=HEADER_SAFE,
         description="comma-separated addresses; required when SendEmailNotification",
     ),
-    FieldSpec("NotifyEmailSubject", "notify_email_subject", to_str, "", max_length=SUBJECT_MAX),
+    FieldSpec(
+        "NotifyEmailSubject", "notify_email_subject", to_str, "", checks=(check_header_text,),
+        max_length=SUBJECT_MAX, pattern=HEADER_SAFE, description="e-mail subject; no control characters",
+    ),
     FieldSpec("EmailErrorOnly", "email_error_only", to_bool, False, description="e-mail only failed runs"),
     FieldSpec("Verbosity", "verbosity", int_field(1, 5), 2, description="1 Error ... 5 Verbose"),
     FieldSpec("TableNamePrefix", "table_name_prefix", to_str, "", max_length=PREFIX_MAX),

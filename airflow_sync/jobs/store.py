@@ -141,6 +141,13 @@ def _validate_connections(job: Job) -> None:
     validate_connections(job, connection_type)
 
 
+def _validate_event_links(job: Job, session: Session) -> None:
+    """executeJob events name existing jobs and never lead back to ``job`` (issue #14)."""
+    from airflow_sync.jobs.events import check_event_links
+
+    check_event_links(job, lambda: {j.name: j for j in list_jobs(session=session)})
+
+
 def _set_paused(session: Session, dag_id: str, paused: bool) -> None:
     from airflow.models.dag import DagModel
     from sqlalchemy import update
@@ -326,6 +333,7 @@ def create_job(job: Job, *, session: Session | None = None) -> Job:
         begin_write(s)
         if _select_variable(s, job.name, lock=False) is not None:
             raise JobExistsError(f"job {job.name!r} already exists")
+        _validate_event_links(job, s)
         # find_job() looks jobs up by JobId too, so two jobs must never share one. Two concurrent creates
         # with the same explicit JobId are not serialised (ids are normally fresh UUIDs).
         holder = _job_with_id(s, job.job_id)
@@ -373,6 +381,7 @@ def update_job(job: Job, *, expected_version: str | None, session: Session | Non
             )
         if job_is_running(current.dag_id(), session=s):
             raise JobRunningError(f"job {job.name!r} is running; wait for the run to end or cancel it")
+        _validate_event_links(job, s)
         if job.job_id != current.job_id:
             job = dataclasses.replace(job, job_id=current.job_id)
         from airflow_sync.dags.schedule import stamp_after

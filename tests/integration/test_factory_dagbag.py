@@ -64,7 +64,7 @@ def test_every_stored_job_is_a_dag_and_nothing_fails_to_import(jobs):
     for job in jobs:
         dag = bag.get_dag(job.dag_id())
         assert dag is not None
-        assert [t.task_id for t in dag.tasks] == ["pre_job", *job.query_task_ids(), "post_job"]
+        assert [t.task_id for t in dag.tasks] == ["pre_job", *job.query_task_ids(), "post_job", "finish"]
 
 
 def test_a_broken_stored_job_is_logged_and_skipped(jobs, monkeypatch, caplog):

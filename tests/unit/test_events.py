@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from airflow_sync.exceptions import JobValidationError
@@ -68,7 +70,8 @@ def test_split_sql_keeps_backslash_escaped_quote_inside_string():
         ("python:mod:fn", PythonEvent("mod", "fn")),
     ],
 )
-def test_http_and_python_forms(text, event):
+def test_http_and_python_forms(text, event, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__AIRFLOW_SYNC__PYTHON_EVENT_ALLOWLIST", "my_pkg.hooks:*, mod:fn")
     assert parse_event(text, field="PreJob") == event
 
 
@@ -91,10 +94,12 @@ def test_http_and_python_rejections(text, needle):
     assert info.value.field == "PreJob" and needle in info.value.message
 
 
-def test_python_form_imports_nothing():
+def test_python_form_imports_nothing(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__AIRFLOW_SYNC__PYTHON_EVENT_ALLOWLIST", "surely_not_installed_pkg.*:*")
     assert parse_event("python: surely_not_installed_pkg.x:y", field="PostJob") == PythonEvent(
         "surely_not_installed_pkg.x", "y"
     )
+    assert "surely_not_installed_pkg" not in sys.modules
 
 
 # --- CData XML ---------------------------------------------------------------------------------------------
@@ -179,3 +184,41 @@ def test_anything_else_lists_the_accepted_forms(text):
     message = info.value.message
     assert info.value.field == "PostJob"
     assert all(form in message for form in ("sql:", "http:", "python:", "api:set", "executeJob"))
+
+
+# --- executeJob links ---------------------------------------------------------------------------------------
+
+
+def _job(name, post=""):
+    from airflow_sync.jobs.model import Job
+
+    return Job.from_wire({"JobName": name, "Source": "s", "Destination": "d", "PostJob": post})
+
+
+def _starts(target):
+    return f'<api:call op="executeJob"><api:set attr="JobName" value="{target}"/></api:call>'
+
+
+def test_event_links_refuse_missing_jobs_and_cycles_and_order_a_batch():
+    from airflow_sync.jobs.events import check_event_links, order_by_links
+
+    a, b, c = _job("a", _starts("b")), _job("b", _starts("c")), _job("c")
+    check_event_links(a, {"b": b, "c": c})  # a -> b -> c: fine
+    with pytest.raises(JobValidationError, match="job 'b', which does not exist"):
+        check_event_links(a, {})
+    with pytest.raises(JobValidationError, match="c -> a -> b -> c") as info:
+        check_event_links(_job("c", _starts("a")), {"a": a, "b": b})
+    assert info.value.field == "PostJob"
+    calls = []
+    check_event_links(c, lambda: calls.append(1) or {})  # no executeJob: the store is not even read
+    assert calls == []
+    assert [j.name for j in order_by_links([a, b, c])] == ["c", "b", "a"]
+
+
+def test_follow_up_run_ids_are_the_same_on_every_attempt():
+    from airflow_sync.dags.event_runner import follow_up_run_id
+
+    first = follow_up_run_id("sync__a", "manual__1", "post", 0, "b")
+    assert first == follow_up_run_id("sync__a", "manual__1", "post", 0, "b")
+    assert first != follow_up_run_id("sync__a", "manual__2", "post", 0, "b")
+    assert first.startswith("manual__airflow_sync_event__") and len(first) < 100

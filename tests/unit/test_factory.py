@@ -59,7 +59,13 @@ def test_task_ids_follow_the_queries_in_order():
     dag = build(job)
     ids = job.query_task_ids()
     assert len(ids) == 3 and len(set(ids)) == 3
-    assert [t.task_id for t in dag.tasks] == ["pre_job", *ids, "post_job"]
+    assert [t.task_id for t in dag.tasks] == ["pre_job", *ids, "post_job", "finish"]
+    # notifications get their own teardown after post_job (a failed e-mail must not fail the run)
+    mailed = build(make_job(SendEmailNotification="True", NotifyEmailTo="ops@example.com"))
+    assert [t.task_id for t in mailed.tasks] == ["pre_job", *ids, "post_job", "finish", "notify"]
+    notify = mailed.get_task("notify")
+    assert notify.is_teardown and not notify.on_failure_fail_dagrun
+    assert list(notify.upstream_task_ids) == ["post_job"]
 
 
 def test_continue_on_error_false_chains_the_queries():
@@ -98,13 +104,17 @@ def test_post_job_is_a_teardown_and_pre_job_is_plain():
     assert post.is_teardown and not post.on_failure_fail_dagrun
     assert not pre.is_setup and not pre.is_teardown
     assert sorted(post.upstream_task_ids) == sorted(make_job().query_task_ids())
+    # the leaf that fails the run when the PostJob failed (post_job itself is ignored for the run state)
+    finish = dag.get_task("finish")
+    assert list(finish.upstream_task_ids) == ["post_job"] and finish.trigger_rule == "all_success"
+    assert not finish.is_teardown and not finish.downstream_task_ids
 
 
-def test_retries_only_on_query_tasks():
-    job = make_job()
+def test_every_task_is_retried_so_a_lost_worker_loses_nothing():
+    job = make_job(SendEmailNotification="True", NotifyEmailTo="ops@example.com")
     dag = build(job)
     assert dag.get_task(job.query_task_ids()[0]).retries == 2
-    assert dag.get_task("pre_job").retries == 0 and dag.get_task("post_job").retries == 0
+    assert [dag.get_task(t).retries for t in ("pre_job", "post_job", "notify")] == [2, 2, 2]
 
 
 def test_doc_md_shows_connections_options_and_queries():
@@ -132,7 +142,9 @@ def test_verbosity_maps_to_log_levels():
 
     from airflow_sync.dags.operators import job_logger, log_level
 
-    assert [log_level(v) for v in (1, 2, 3, 5)] == [logging.ERROR, logging.INFO, logging.DEBUG, logging.DEBUG]
+    levels = [log_level(v) for v in (1, 2, 3, 4, 5)]
+    assert levels == [logging.ERROR, logging.INFO, logging.INFO, logging.DEBUG, 5]
+    assert len(set(levels[2:])) == 3  # 3, 4 and 5 each add something
     assert job_logger("j", "t", 1).getEffectiveLevel() == logging.ERROR
 
 
@@ -205,4 +217,4 @@ def test_a_cancelled_query_records_no_error_of_its_own():
     assert pushed == []
     with pytest.raises(AirflowFailException):
         op._fail({"ti": ti}, TerminalReplicationError("table 'orders' has no column 'x'"))
-    assert pushed == [("error", "table 'orders' has no column 'x'")]
+    assert pushed == [("error", {"message": "table 'orders' has no column 'x'", "try": 1})]

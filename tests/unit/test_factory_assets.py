@@ -32,6 +32,7 @@ def test_implicit_names_get_the_table_name_prefix_and_the_default_schema():
         "pre_job": [],
         q: ["airflow_sync://warehouse/default/stg_Orders"],
         "post_job": [],
+        "finish": [],
     }
 
 

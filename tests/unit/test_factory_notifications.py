@@ -35,3 +35,23 @@ def test_failure_is_written_to_the_syslog_socket(tmp_path):
 
 def test_no_syslog_socket_is_not_an_error(tmp_path):
     assert syslog_failure(failed_run(), address=str(tmp_path / "missing.sock")) is False
+
+
+def test_no_syslog_socket_is_said_once_in_the_task_log(tmp_path, caplog, monkeypatch):
+    import logging
+
+    from airflow_sync.jobs.model import Job
+    from airflow_sync.notifications import send_notifications
+
+    job = Job.from_wire(
+        {"JobName": "nightly", "Source": "a", "Destination": "b", "NotifyWindowsEvent": "True"}
+    )
+    logger = logging.getLogger("airflow_sync.run.nightly.notify")
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    import airflow_sync.notifications as notifications
+
+    monkeypatch.setattr(notifications, "SYSLOG_SOCKET", str(tmp_path / "missing.sock"))
+    done, error = send_notifications(job, failed_run(), logger=logger)
+    assert (done, error) == ([], None)
+    warnings = [r for r in caplog.records if r.name == logger.name and r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "no syslog socket" in warnings[0].getMessage()

@@ -24,6 +24,14 @@ EMAIL = st.from_regex(r"[a-z][a-z0-9.+_-]{0,8}@[a-z][a-z0-9-]{0,6}(\.[a-z]{2,4})
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _python_events_allowed():
+    """The bodies below may carry ``python: pkg.mod:fn``, which the allow-list must name to be valid."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AIRFLOW__AIRFLOW_SYNC__PYTHON_EVENT_ALLOWLIST", "pkg.mod:fn")
+        yield
+
+
 def bool_spelling(value: bool) -> st.SearchStrategy[object]:
     words = ["True", "true", "TRUE", "1", "yes"] if value else ["False", "false", "0", "no", "NO"]
     return st.sampled_from([value, int(value), *words])

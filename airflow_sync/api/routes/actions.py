@@ -35,12 +35,13 @@ from airflow_sync.api.services.common import (
 )
 from airflow_sync.api.services.waiting import poll, wait_seconds
 from airflow_sync.api.wire import envelope, read_body, to_bool, to_int
+from airflow_sync.status import FINAL
 
 router = APIRouter(tags=["actions"])
 
 #: how long executeJob waits for a just-created or just-changed job's DAG to be parsed
 DAG_WAIT_SECONDS = 30.0
-TERMINAL = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
+TERMINAL = FINAL
 _DAG_ERRORS = {
     "missing": "DagNotReady",
     "stale": "DagNotReady",
@@ -189,10 +190,30 @@ async def execute_query(request: Request, principal: CurrentPrincipal) -> dict[s
     return await _execute(request, principal, body, action="executeQuery", select_queries=True)
 
 
-def _cancel(key: str, principal: Principal, *, session: Any) -> list[dict[str, Any]]:
+def _cancel_request(key: str, principal: Principal, *, session: Any) -> tuple[Any, runs.CancelRequest]:
     job = _job_for(key, principal, "cancel", session=session)
-    run = runs.cancel_run(job, user=principal.name, session=session)
+    return job, runs.cancel_request(job, user=principal.name, session=session)
+
+
+def _cancel_stop(job: Any, request: runs.CancelRequest, *, session: Any) -> list[dict[str, Any]]:
+    run = runs.cancel_stop(job, request, session=session)
     return results.result_rows(job, run, session=session, per_query=False)
+
+
+async def _cancel(key: str, principal: Principal) -> list[dict[str, Any]]:
+    """cancelJob in three steps: ask the run to stop (no COMMIT happens after this); wait for COMMITs that
+    were already being sent (bounded); stop what still runs. The answer then says what the destination
+    holds: Cancelled, or Successful when every load committed before the cancel took effect."""
+    job, request = await run_db(_cancel_request, key, principal)
+    if not request.ended:
+        await poll(
+            lambda: in_session(runs.commits_under_way, (request.dag_id, request.run_id), {}),
+            lambda waiting: not waiting,
+            timeout=float(settings.get_int("cancel_commit_wait_seconds")),
+            first_delay=0.05,
+            max_delay=0.5,
+        )
+    return await run_db(_cancel_stop, job, request)
 
 
 @router.post(
@@ -204,7 +225,8 @@ def _cancel(key: str, principal: Principal, *, session: Any) -> list[dict[str, A
 async def cancel_job(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     body = await read_body(request)
     key = job_key(body)
-    return envelope(request, "cancelJob", await run_db(_cancel, key, principal))
+    assert key is not None  # job_key raises a 400 when neither JobName nor JobId is given
+    return envelope(request, "cancelJob", await _cancel(key, principal))
 
 
 def _status_one(key: str, principal: Principal, *, session: Any) -> tuple[Any, list]:

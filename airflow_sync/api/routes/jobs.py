@@ -237,7 +237,40 @@ def _property(row: dict[str, Any], prop: str) -> tuple[str, Any]:
     raise ApiError(404, "NotFound", f"Jobs have no property {prop[:100]!r}.", target=prop[:100])
 
 
+def _python_events(values: dict[str, Any]) -> dict[str, str]:
+    """The PreJob / PostJob values of a body (or a job's fields) written in the ``python:`` form."""
+    out = {}
+    for name in ("PreJob", "PostJob"):
+        text = get_field(values, name)
+        if isinstance(text, str) and text.strip().lower().startswith("python:"):
+            out[name] = " ".join(text.split())
+    return out
+
+
+def _authorize_python_events(principal: Principal, body: dict[str, Any], current: Any = None) -> None:
+    """Setting or changing a ``python:`` event runs code on the workers: the admin role only (spec §6).
+
+    :raises ApiError: 403 naming the field, before anything is validated or stored
+    """
+    stored = _python_events({"PreJob": current.pre_job, "PostJob": current.post_job}) if current else {}
+    for name, text in _python_events(body).items():
+        if stored.get(name) != text and not principal.allowed("admin", None):
+            who = (
+                f"token {principal.name!r} (role {principal.role})"
+                if principal.kind == "token"
+                else (f"user {principal.name!r}")
+            )
+            raise ApiError(
+                403,
+                "Forbidden",
+                f"{who} may not set a python: {name}; running Python code on the workers needs the admin "
+                "role (sql:, http: and CData event XML need only job_creator).",
+                target=name,
+            )
+
+
 def _create(body: dict[str, Any], principal: Principal, *, session: Any) -> dict[str, Any]:
+    _authorize_python_events(principal, body)
     job = job_service.create(body, session=session)
     return job_service.entities([job], allowed=principal.allowed, session=session)[0]
 
@@ -270,6 +303,7 @@ def _modify(
 ) -> dict[str, Any]:
     current = resolve_job(key, session=session)
     principal.authorize("edit", dag_id_for(current.name))
+    _authorize_python_events(principal, body, current)
     job = job_service.modify(current.name, body, expected_versions=versions, session=session)
     return job_service.entities([job], allowed=principal.allowed, session=session)[0]
 

@@ -11,14 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_sync.api.services.common import dag_id_for, hhmmss, iso, job_name_for, prefix, wire_str
-from airflow_sync.api.services.results import (
-    POST_JOB,
-    PRE_JOB,
-    RunInfo,
-    history_status,
-    load_run_info,
-    run_detail,
-)
+from airflow_sync.api.services.results import RunInfo, load_run_info
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -58,8 +51,11 @@ def sync_runs(*, job_name: str | None, session: Session) -> Sequence[DagRun]:
 
 def history_row(info: RunInfo, *, job: Job | None, now: datetime) -> dict[str, Any]:
     """The CData History row of one run."""
+    from airflow_sync import status as st
+
     run = info.run
-    status = history_status(run)
+    outcome, _, _ = info.outcome(job)
+    status = st.history_word(outcome.status)
     start = run.start_date
     finished = status in ("Successful", "Failed", "Cancelled")
     end = run.end_date if finished else None
@@ -68,15 +64,8 @@ def history_row(info: RunInfo, *, job: Job | None, now: datetime) -> dict[str, A
         runtime = (end or (now if not finished else start)) - start
     conf = run.conf if isinstance(run.conf, dict) else {}
     job_id = conf.get("job_id") or (job.job_id if job is not None else None)
-    n_queries = len(job.queries) if job is not None else len(info.query_tis())
-    host = next(
-        (
-            ti.hostname
-            for ti in sorted(info.tis.values(), key=lambda t: (t.task_id != PRE_JOB, t.task_id == POST_JOB))
-            if ti.hostname
-        ),
-        None,
-    )
+    # the host(s) that ran the queries (every try); a run without query work names its PreJob's host
+    hosts = info.hosts(job) or [ti.hostname for ti in info.tis.values() if ti.hostname][:1]
     return {
         "Id": str(run.id),
         "RunId": run.run_id,
@@ -85,12 +74,12 @@ def history_row(info: RunInfo, *, job: Job | None, now: datetime) -> dict[str, A
         "RunStartDate": iso(start or run.queued_at),
         "RunEndDate": iso(end),
         "Status": status,
-        "Details": run_detail(info, n_queries=n_queries),
+        "Details": outcome.detail,
         "Runtime": hhmmss(runtime),
-        "RecordsAffected": wire_str(info.records()),
+        "RecordsAffected": wire_str(info.records(job)),
         "RunType": "scheduled" if str(run.run_type) in ("scheduled", "backfill") else "manual",
         "LogFile": f"dag_id={run.dag_id}/run_id={run.run_id}",
-        "InstanceId": host or "",
+        "InstanceId": ", ".join(hosts),
     }
 
 

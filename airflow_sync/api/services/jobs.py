@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_sync.api.services.common import dag_id_for, iso, lock_dag, resolve_job, wire_str
-from airflow_sync.api.services.results import history_status
+from airflow_sync.api.services.results import history_status, load_run_info
 from airflow_sync.exceptions import JobConflictError, JobRunningError, JobValidationError
 
 if TYPE_CHECKING:
@@ -97,6 +97,7 @@ def entities(
     dag_ids = [dag_id_for(j.name) for j in jobs]
     models = _dag_models(dag_ids, session=session)
     latest = _latest_runs(dag_ids, session=session)
+    infos = load_run_info(list(latest.values()), session=session)  # Status follows the runs' outcomes
     out = []
     for job, dag_id in zip(jobs, dag_ids, strict=True):
         entity = dict(job.to_wire())
@@ -106,7 +107,7 @@ def entities(
         dm = models.get(dag_id)
         next_run = next_run_time(job, dm)
         entity.update(
-            Status=history_status(run),
+            Status=history_status(run, infos.get(run.id) if run is not None else None, job),
             DagId=dag_id,
             LastRun=iso((run.start_date or run.queued_at) if run is not None else None),
             NextRun=iso(next_run),

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 LOG_FIELDS = ("JobName", "RunId", "Query", "TaskId", "Try", "RunStartDate", "LogFile", "Content")
 _HEADER_START, _HEADER_END = "::group::Log message source details", "::endgroup::"
-_TASK_ORDER = {"pre_job": 0, "post_job": 2}
+_TASK_ORDER = {"pre_job": 0, "post_job": 2, "notify": 3}
+#: the no-op leaf of every job DAG (the scheduler completes it without a worker: there is no log)
+_NO_LOG = "finish"
 
 
 def _attach_task(ti: Any, *, session: Session, cache: dict[int, Any]) -> None:
@@ -146,6 +148,7 @@ def log_rows(
     tis = session.scalars(
         select(TaskInstance)
         .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(run_ids), TaskInstance.try_number > 0)
+        .where(TaskInstance.task_id != _NO_LOG)
         .options(joinedload(TaskInstance.dag_run))
     ).all()
     attempts.extend((ti, ti.try_number) for ti in tis)

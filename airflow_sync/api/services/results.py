@@ -1,9 +1,10 @@
-"""Result rows of executeJob / executeQuery / getJobStatus, computed from DagRun, TaskInstance and XCom.
+"""Result rows of executeJob / executeQuery / cancelJob / getJobStatus, computed from DagRun, TaskInstance,
+XCom and the task state store.
 
-Status vocabulary (job-api.md §4): ``NOT STARTED``, ``QUEUED``, ``RUNNING``, ``SUCCESS``, ``FAILED``,
-``CANCELLED``, ``SKIPPED``. A query task's XCom ``return_value`` is the engine's
-``ReplicationSummary.to_dict()`` (``records_affected`` ...). A failed query's error text is the XCom key
-``error`` when the operator pushed one, else the last error line of its task log.
+The words and rules are :mod:`airflow_sync.status`'s (the e-mail and webhook use the same). What each
+query committed comes from its commit records (:mod:`airflow_sync.markers`) — every try that committed
+counts, and a load whose commit won over a cancel is reported as what it was. A failed task's error text is
+its ``error`` XCom, else the last error line of its task log.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_sync import markers
+from airflow_sync import status as st
 from airflow_sync.api.services.common import iso, job_name_for, wire_str
 from airflow_sync.api.services.runs import is_cancelled
 
@@ -22,35 +25,13 @@ if TYPE_CHECKING:
 
     from airflow_sync.jobs.model import Job
 
-PRE_JOB, POST_JOB = "pre_job", "post_job"
+PRE_JOB, POST_JOB, NOTIFY, FINISH = "pre_job", "post_job", "notify", "finish"
+EVENT_TASKS = frozenset({PRE_JOB, POST_JOB, NOTIFY, FINISH})
 #: XCom key under which a failing task may leave its error message for the API
 ERROR_XCOM_KEY = "error"
+#: run conf key cancelJob sets (see airflow_sync.notifications.CANCELLED_BY_CONF_KEY)
+_CANCELLED_BY = "cancelled_by"
 
-_TI_STATUS = {
-    None: "QUEUED",
-    "none": "QUEUED",
-    "scheduled": "QUEUED",
-    "queued": "QUEUED",
-    "up_for_reschedule": "RUNNING",
-    "deferred": "RUNNING",
-    "awaiting_input": "RUNNING",
-    "running": "RUNNING",
-    "restarting": "RUNNING",
-    "up_for_retry": "RUNNING",
-    "success": "SUCCESS",
-    "failed": "FAILED",
-    "upstream_failed": "FAILED",
-    "skipped": "SKIPPED",
-    "removed": "SKIPPED",
-}
-_HISTORY_STATUS = {
-    "QUEUED": "Queued",
-    "RUNNING": "Running",
-    "SUCCESS": "Successful",
-    "FAILED": "Failed",
-    "CANCELLED": "Cancelled",
-    "NOT STARTED": "Not Started",
-}
 RESULT_FIELDS = (
     "JobName",
     "RunId",
@@ -66,54 +47,121 @@ RESULT_FIELDS = (
 
 @dataclass
 class RunInfo:
-    """What the readers need about one run: its task instances, query summaries and error texts."""
+    """What the readers need about one run: task instances, query summaries, errors, commit records."""
 
     run: DagRun
     tis: dict[str, TaskInstance] = field(default_factory=dict)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    commits: dict[str, Any] = field(default_factory=dict)
 
-    def records(self) -> int:
-        total = 0
-        for summary in self.summaries.values():
-            value = summary.get("records_affected")
-            if isinstance(value, int | float):
-                total += int(value)
-        return total
+    def query_ids(self, job: Job | None) -> list[str]:
+        """The run's query task ids in job order: those of its task instances (the job may have changed since
+        the run), else the job's (a queued run may have none yet)."""
+        ran = sorted(t for t in self.tis if t not in EVENT_TASKS)
+        if job is None:
+            return ran
+        ordered = [t for t in job.query_task_ids() if t in self.tis] if ran else list(job.query_task_ids())
+        return ordered + [t for t in ran if t not in ordered]
 
     def query_tis(self) -> list[TaskInstance]:
-        return [ti for tid, ti in sorted(self.tis.items()) if tid not in (PRE_JOB, POST_JOB)]
+        return [ti for tid, ti in sorted(self.tis.items()) if tid not in EVENT_TASKS]
+
+    # --- facts for the status module ----------------------------------------------------------------
+    def query_facts(self, task_id: str) -> st.QueryFacts:
+        ti = self.tis.get(task_id)
+        state = str(ti.state) if ti is not None and ti.state is not None else None
+        tries = max(1, int(ti.try_number or 0)) if ti is not None else 1
+        doc = self.commits.get(task_id)
+        summary = self.summaries.get(task_id) or {}
+        records = markers.records(doc)
+        if records is None and isinstance(summary.get("records_affected"), int | float):
+            records = int(summary["records_affected"])
+        selection = self._conf().get("queries") or None
+        return st.QueryFacts(
+            state=state,
+            error=self.errors.get(task_id),
+            finished_load=markers.finished_load(doc, tries),
+            selected=not selection or task_id in selection,
+            tries=tries,
+            records=records,
+        )
+
+    def run_facts(self) -> st.RunFacts:
+        run = self.run
+        conf = self._conf()
+        cancelled_by = cancel_note = None
+        if is_cancelled(run):
+            cancelled_by = str(conf.get(_CANCELLED_BY) or "API")
+            cancel_note = (run.note or "").splitlines()[0] if run.note else None
+        pre = self.events.get(PRE_JOB) or {}
+        prejob_cancel = str(pre.get("skipped_tick") or "CancelJob") if pre.get("cancel_job") else None
+        notify = self.tis.get(NOTIFY)
+        notify_failed = notify is not None and str(notify.state) == "failed"
+        notify_error = (self.errors.get(NOTIFY) or "the notification task failed") if notify_failed else None
+        return st.RunFacts(
+            state=str(run.state) if run.state is not None else "queued",
+            cancelled_by=cancelled_by,
+            cancel_note=cancel_note,
+            prejob_cancel=prejob_cancel,
+            pre_state=self._state(PRE_JOB),
+            pre_error=self.errors.get(PRE_JOB),
+            post_state=self._state(POST_JOB),
+            post_error=self.errors.get(POST_JOB),
+            notify_error=notify_error,
+        )
+
+    def outcome(self, job: Job | None) -> tuple[st.RunOutcome, list[str], list[st.QueryFacts]]:
+        """The run described in the vocabulary, with its query ids and facts in job order."""
+        ids = self.query_ids(job)
+        facts = [self.query_facts(t) for t in ids]
+        retried = [t for t, f in zip(ids, facts, strict=True) if f.tries > 1 and f.state is not None]
+        return st.describe_run(self.run_facts(), facts, retried=retried), ids, facts
+
+    def records(self, job: Job | None = None) -> int:
+        """Records affected by every query, over every try that committed."""
+        return sum(f.records or 0 for f in (self.query_facts(t) for t in self.query_ids(job)))
+
+    def hosts(self, job: Job | None = None) -> list[str]:
+        """The hosts that ran the run's queries (every try), in job order."""
+        out: list[str] = []
+        for task_id in self.query_ids(job):
+            ti = self.tis.get(task_id)
+            for host in [*markers.hosts(self.commits.get(task_id)), getattr(ti, "hostname", None) or ""]:
+                if host and host not in out:
+                    out.append(host)
+        return out
+
+    def _state(self, task_id: str) -> str | None:
+        ti = self.tis.get(task_id)
+        return str(ti.state) if ti is not None and ti.state is not None else None
+
+    def _conf(self) -> dict[str, Any]:
+        return self.run.conf if isinstance(self.run.conf, dict) else {}
 
 
-def run_status(run: DagRun | None) -> str:
-    """A run's state in the action-row vocabulary."""
+def run_status(run: DagRun | None, info: RunInfo | None = None, job: Job | None = None) -> str:
+    """A run's status word (``NOT STARTED`` when there is no run)."""
     if run is None:
-        return "NOT STARTED"
-    state = str(run.state) if run.state is not None else "queued"
-    if is_cancelled(run):
-        return "CANCELLED"
-    return {"queued": "QUEUED", "running": "RUNNING", "success": "SUCCESS", "failed": "FAILED"}.get(
-        state, "QUEUED"
-    )
+        return st.NOT_STARTED
+    if info is None:
+        info = RunInfo(run)
+    return info.outcome(job)[0].status
 
 
-def history_status(run: DagRun | None) -> str:
-    """A run's state in the History / jobs vocabulary (``Successful``, ``Cancelled`` ...)."""
-    return _HISTORY_STATUS[run_status(run)]
+def history_status(run: DagRun | None, info: RunInfo | None = None, job: Job | None = None) -> str:
+    """A run's status in the History / jobs vocabulary (``Successful``, ``Cancelled`` ...)."""
+    return st.history_word(run_status(run, info, job))
 
 
-def ti_status(ti: TaskInstance | None, run: DagRun, *, has_error: bool) -> str:
-    """A query task's state; a task stopped by cancelJob (failed, no error of its own) is CANCELLED."""
-    if ti is None:
-        return "NOT STARTED" if run_status(run) in ("SUCCESS", "FAILED", "CANCELLED") else "QUEUED"
-    status = _TI_STATUS.get(str(ti.state) if ti.state is not None else None, "QUEUED")
-    if status == "FAILED" and is_cancelled(run) and not has_error:
-        return "CANCELLED"
-    return status
+def run_detail(info: RunInfo, *, n_queries: int = 0, job: Job | None = None) -> str:
+    """The one-line summary CData puts in ``Detail`` / ``Details``."""
+    return info.outcome(job)[0].detail
 
 
 def load_run_info(runs: Sequence[DagRun], *, session: Session) -> dict[int, RunInfo]:
-    """Task instances and XComs of several runs, in two queries (keyed by ``DagRun.id``)."""
+    """Task instances, XComs and commit records of several runs, in three queries (keyed by ``DagRun.id``)."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from sqlalchemy import and_, or_, select
@@ -140,9 +188,35 @@ def load_run_info(runs: Sequence[DagRun], *, session: Session) -> dict[int, RunI
             info = infos[dag_run_id]
             if key == ERROR_XCOM_KEY and value:
                 info.errors[task_id] = _error_text(value)
-            elif key == "return_value" and isinstance(value, dict) and task_id not in (PRE_JOB, POST_JOB):
-                info.summaries[task_id] = value
+            elif key == "return_value" and isinstance(value, dict):
+                if task_id in EVENT_TASKS:
+                    info.events[task_id] = value
+                else:
+                    info.summaries[task_id] = value
+        for dag_run_id, task_id, doc in _commit_docs(chunk_ids, session=session):
+            infos[dag_run_id].commits[task_id] = doc
     return infos
+
+
+def _commit_docs(dag_run_ids: list[int], *, session: Session) -> Iterable[tuple[int, str, Any]]:
+    """The query tasks' commit records (task state store, metadata DB backend)."""
+    import json
+
+    from airflow.models.task_state_store import TaskStateStoreModel
+    from sqlalchemy import select
+
+    rows = session.execute(
+        select(TaskStateStoreModel.dag_run_id, TaskStateStoreModel.task_id, TaskStateStoreModel.value).where(
+            TaskStateStoreModel.dag_run_id.in_(dag_run_ids),
+            TaskStateStoreModel.key == markers.COMMITS_KEY,
+            TaskStateStoreModel.map_index == -1,
+        )
+    )
+    for dag_run_id, task_id, raw in rows:
+        try:
+            yield dag_run_id, task_id, json.loads(raw)
+        except (TypeError, ValueError):
+            continue
 
 
 @dataclass
@@ -165,94 +239,63 @@ def fill_errors_from_logs(info: RunInfo, *, session: Session) -> None:
     """For failed tasks without an ``error`` XCom, take the error from the tail of their task log."""
     from airflow_sync.api.services.logs import error_from_log
 
+    if is_cancelled(info.run):  # a cancel kills the tasks: their logs hold the kill, not an error
+        return
     for task_id, ti in info.tis.items():
-        if task_id in info.errors or str(ti.state) not in ("failed",):
-            continue
-        if is_cancelled(info.run):  # a cancel kills the task: its log holds the kill, not an error
+        if task_id in info.errors or str(ti.state) not in ("failed",) or task_id == FINISH:
             continue
         text = error_from_log(ti, session=session)
         if text:
             info.errors[task_id] = text
 
 
-def job_row(job_name: str, info: RunInfo | None, *, n_queries: int) -> dict[str, Any]:
+def job_row(job_name: str, info: RunInfo | None, *, n_queries: int = 0, job: Job | None = None) -> dict:
     """The job-level result row (``Query`` null) of a job's latest (or a given) run."""
-    run = info.run if info else None
-    status = run_status(run)
     row: dict[str, Any] = dict.fromkeys(RESULT_FIELDS)
-    row.update(JobName=job_name, Status=status)
-    if run is None or info is None:
+    row.update(JobName=job_name, Status=st.NOT_STARTED)
+    if info is None:
         row["Detail"] = "Not started"
         return row
-    failed = [ti for ti in info.query_tis() if str(ti.state) in ("failed", "upstream_failed")]
+    run = info.run
+    outcome, _, _ = info.outcome(job)
+    ended = outcome.status in st.FINAL and str(run.state) in ("success", "failed")
     row.update(
         RunId=run.run_id,
-        Detail=run_detail(info, n_queries=n_queries),
-        RecordsAffected=wire_str(info.records()),
+        Status=outcome.status,
+        Detail=outcome.detail,
+        RecordsAffected=wire_str(info.records(job)),
         RunStartDate=iso(run.start_date or run.queued_at),
-        RunEndDate=iso(run.end_date) if status in ("SUCCESS", "FAILED", "CANCELLED") else None,
+        RunEndDate=iso(run.end_date) if ended else None,
     )
-    if status == "FAILED":
-        first = next((info.errors[t] for t in (PRE_JOB, *sorted(info.errors)) if t in info.errors), None)
-        row["Result"] = first or (f"{len(failed)} of {n_queries} Tasks Failed" if failed else "Run failed")
+    if outcome.status == st.FAILED:
+        row["Result"] = outcome.result
     return row
-
-
-def run_detail(info: RunInfo, *, n_queries: int) -> str:
-    """The one-line summary CData puts in ``Detail`` / ``Details``."""
-    run = info.run
-    status = run_status(run)
-    if status == "QUEUED":
-        return "Queued"
-    if status == "RUNNING":
-        return "In progress"
-    if status == "SUCCESS":
-        return "Completed"
-    if status == "CANCELLED":
-        return (run.note or "Cancelled").splitlines()[0]
-    failed = sum(1 for ti in info.query_tis() if str(ti.state) in ("failed", "upstream_failed"))
-    if failed:
-        return f"{failed} of {n_queries} Tasks Failed"
-    pre = info.tis.get(PRE_JOB)
-    if pre is not None and str(pre.state) == "failed":
-        return "Pre-job failed"
-    return "Failed"
 
 
 def query_rows(job: Job, info: RunInfo | None) -> list[dict[str, Any]]:
     """One row per query of the job, in job order, for the given run (or NOT STARTED rows)."""
     rows = []
+    run_facts = info.run_facts() if info is not None else None
     for task_id, text in zip(job.query_task_ids(), job.queries, strict=False):
         row: dict[str, Any] = dict.fromkeys(RESULT_FIELDS)
         row.update(JobName=job.name, Query=text)
-        if info is None:
-            row["Status"] = "NOT STARTED"
+        if info is None or run_facts is None:
+            row.update(Status=st.NOT_STARTED, Detail="Not started")
             rows.append(row)
             continue
         ti = info.tis.get(task_id)
-        status = ti_status(ti, info.run, has_error=task_id in info.errors)
-        summary = info.summaries.get(task_id)
-        records = summary.get("records_affected") if summary else None
+        facts = info.query_facts(task_id)
+        status = st.query_status(facts, run_facts)
         row.update(
             RunId=info.run.run_id,
             Status=status,
-            RecordsAffected=wire_str(records),
+            Detail=st.query_detail(facts, run_facts, status),
+            RecordsAffected=wire_str(facts.records),
             RunStartDate=iso(ti.start_date) if ti else None,
-            RunEndDate=iso(ti.end_date) if ti and status not in ("QUEUED", "RUNNING") else None,
+            RunEndDate=iso(ti.end_date) if ti and status not in (st.QUEUED, st.RUNNING) else None,
         )
-        if status == "FAILED":
-            row["Result"] = info.errors.get(task_id) or "Query failed (see getLogs)"
-            row["Detail"] = "Failed"
-        elif status == "SUCCESS":
-            row["Detail"] = f"{records if records is not None else 0} records"
-        else:
-            row["Detail"] = {
-                "SKIPPED": "Skipped",
-                "CANCELLED": "Cancelled",
-                "RUNNING": "In progress",
-                "QUEUED": "Queued",
-                "NOT STARTED": "Not started",
-            }[status]
+        if status == st.FAILED:
+            row["Result"] = facts.error or "Query failed (see getLogs)"
         rows.append(row)
     return rows
 
@@ -260,16 +303,16 @@ def query_rows(job: Job, info: RunInfo | None) -> list[dict[str, Any]]:
 def result_rows(job: Job, run: DagRun | None, *, session: Session, per_query: bool = True) -> list[dict]:
     """executeJob / getJobStatus rows for one job: the job row, then (optionally) one row per query."""
     info = None if run is None else load_run_info([run], session=session)[run.id]
-    if info is not None and run_status(run) == "FAILED":
+    if info is not None and run is not None and str(run.state) == "failed":
         fill_errors_from_logs(info, session=session)
-    rows = [job_row(job.name, info, n_queries=len(job.queries))]
+    rows = [job_row(job.name, info, job=job)]
     if per_query:
         rows.extend(query_rows(job, info))
     return rows
 
 
 def latest_rows_for_jobs(jobs: Sequence[Job], *, session: Session) -> list[dict[str, Any]]:
-    """getJobStatus without JobName: one job-level row per job (latest run each), two queries in all."""
+    """getJobStatus without JobName: one job-level row per job (latest run each), three queries in all."""
     from airflow.models.dagrun import DagRun
     from sqlalchemy import func, select
 
@@ -286,7 +329,7 @@ def latest_rows_for_jobs(jobs: Sequence[Job], *, session: Session) -> list[dict[
     for job, dag_id in zip(jobs, dag_ids, strict=True):
         latest_run = latest.get(dag_id)
         info = infos[latest_run.id] if latest_run is not None else None
-        rows.append(job_row(job.name, info, n_queries=len(job.queries)))
+        rows.append(job_row(job.name, info, job=job))
     return rows
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_sync.api.services.common import dag_id_for, lock_dag
@@ -159,39 +160,181 @@ def start_run(
     return run
 
 
-def cancel_run(job: Job, *, user: str, session: Session) -> DagRun:
-    """Cancel the job's queued or running run the way the Airflow UI's "Mark run as failed" does.
+@dataclass(frozen=True)
+class CancelRequest:
+    """A cancel in progress: the run, and whether it already ended (nothing left to wait for)."""
 
-    Running query tasks become failed (their processes are stopped by the next heartbeat), pending ones
-    skipped; the post-job teardown still runs. The run gets the note ``Cancelled via API by <user>``.
+    dag_id: str
+    run_id: str
+    ended: bool = False
+
+
+def cancel_request(job: Job, *, user: str, session: Session) -> CancelRequest:
+    """First step of cancelJob: ask the job's queued or running run to stop (spec §4 cancelJob).
+
+    The run gets the note ``Cancelled via API by <user>`` and the conf key ``cancelled_by`` (task processes
+    see the conf, not the note), and every task of the run gets the cancel key in its task state store:
+    a running query stops within ``[airflow_sync] cancel_poll_seconds`` and never COMMITs after this
+    transaction (see :mod:`airflow_sync.markers`). A run that never started ends at once. A run that was
+    already cancelled but is still finishing (its teardown, or a paused DAG that will never run it) is ended
+    now: whenever DELETE or PUT answer JobRunning, cancelJob can end that run.
 
     :raises JobNotRunningError: when nothing is queued or running
     """
-    from airflow.api_fastapi.core_api.datamodels.dag_run import DagRunMutableStates
-    from airflow.api_fastapi.core_api.services.public.dag_run import patch_dag_run_state
-    from airflow.models.dagbag import DBDagBag
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy import select
 
     from airflow_sync.notifications import CANCELLED_BY_CONF_KEY
 
     dag_id = dag_id_for(job.name)
     lock_dag(dag_id, session=session)
-    run = active_run(dag_id, session=session)
+    run = session.scalars(
+        select(DagRun)
+        .where(DagRun.dag_id == dag_id, DagRun.state.in_(ACTIVE_STATES))
+        .order_by(DagRun.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
     if run is None:
         raise JobNotRunningError(f"Job '{job.name}' is not running; nothing to cancel")
+    if is_cancelled(run):
+        _end_now(run, session=session)
+        _append_note(run, f"Ended by a second cancel from {user} without waiting for its teardown")
+        log.info("Ended cancelled run %s of job %s at once (cancel requested again)", run.run_id, job.name)
+        return CancelRequest(dag_id, run.run_id, ended=True)
     # the note first: readers that see the failed state must also see that it was a cancel
-    note = f"{CANCEL_NOTE_PREFIX} by {user}"
+    _prepend_note(run, f"{CANCEL_NOTE_PREFIX} by {user}")
+    # the note does not reach task processes; the conf does
+    run.conf = {**(run.conf or {}), CANCELLED_BY_CONF_KEY: user}
+    _write_cancel_keys(run, user, session=session)
+    if str(run.state) == "queued":  # nothing ran: no teardown to wait for
+        _end_now(run, session=session)
+        log.info("Cancelled queued run %s of job %s", run.run_id, job.name)
+        return CancelRequest(dag_id, run.run_id, ended=True)
+    session.flush()
+    return CancelRequest(dag_id, run.run_id)
+
+
+def _prepend_note(run: DagRun, note: str) -> None:
     if run.dag_run_note is None:
         run.note = (note, None)
     else:  # keep what an operator wrote, after the marker
         old = run.dag_run_note.content or ""
         run.dag_run_note.content = f"{note}\n{old}"[:1000] if old else note
-    # the note does not reach task processes; the conf does: post_job reports the run as CANCELLED
-    run.conf = {**(run.conf or {}), CANCELLED_BY_CONF_KEY: user}
+
+
+def _append_note(run: DagRun, line: str) -> None:
+    if run.dag_run_note is not None:
+        run.dag_run_note.content = f"{run.dag_run_note.content or ''}\n{line}"[:1000]
+
+
+def _write_cancel_keys(run: DagRun, user: str, *, session: Session) -> None:
+    """The cancel key in the task state store of every task of the run (what running tasks poll)."""
+    import json
+
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.state import TaskScope, get_state_backend
+    from sqlalchemy import select
+
+    from airflow_sync.markers import CANCEL_KEY
+
+    value = json.dumps({"by": user, "at": datetime.now(UTC).isoformat()})
+    backend = get_state_backend()
+    task_ids = session.scalars(
+        select(TaskInstance.task_id).where(
+            TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id
+        )
+    ).all()
+    for task_id in task_ids:
+        scope = TaskScope(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id)
+        backend.set(scope, CANCEL_KEY, value, expires_at=None, session=session)
+
+
+def _end_now(run: DagRun, *, session: Session) -> None:
+    """End a run at once: running tasks failed (their processes stop at the next heartbeat), the others
+    skipped, teardowns included, and the run failed."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.state import DagRunState, State, TaskInstanceState
+    from sqlalchemy import select
+
+    running = {"running", "deferred", "up_for_reschedule", "awaiting_input", "restarting"}
+    for ti in session.scalars(
+        select(TaskInstance).where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id)
+    ):
+        if ti.state is not None and str(ti.state) in running:
+            ti.set_state(TaskInstanceState.FAILED, session=session)
+        elif ti.state is None or ti.state not in State.finished:
+            ti.set_state(TaskInstanceState.SKIPPED, session=session)
+    run.set_state(DagRunState.FAILED)
     session.flush()
-    dag = DBDagBag().get_dag_for_run(run, session=session)
-    if dag is None:
-        raise RuntimeError(f"No serialized DAG for run {run.run_id} of {dag_id}")
-    patch_dag_run_state(dag=dag, dag_run=run, state=DagRunMutableStates.FAILED, session=session)
-    session.flush()
+
+
+def commits_under_way(dag_id: str, run_id: str, *, session: Session) -> list[str]:
+    """Query tasks of the run that are still running and are sending a COMMIT or finishing a load that
+    committed: cancelJob waits for them before it stops the run, so its answer says what they did."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from sqlalchemy import select
+
+    from airflow_sync import markers
+    from airflow_sync.api.services.results import load_run_info
+
+    run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+    if run is None:
+        return []
+    info = load_run_info([run], session=session)[run.id]
+    waiting = []
+    for task_id, ti in info.tis.items():
+        if not isinstance(ti, TaskInstance) or str(ti.state) != "running":
+            continue
+        entry = markers.tries(info.commits.get(task_id)).get(max(1, ti.try_number or 1), {})
+        if entry.get("state") in (markers.COMMITTING, markers.DONE):
+            waiting.append(task_id)
+    return waiting
+
+
+def cancel_stop(job: Job, request: CancelRequest, *, session: Session) -> DagRun:
+    """Second step of cancelJob: stop what is still running, the way the Airflow UI's "Mark run as failed"
+    does (running tasks failed, pending ones skipped, the post_job teardown still runs).
+
+    A run whose queries did not all finish ends failed in Airflow (its ``finish`` leaf is marked failed);
+    a run whose every load committed before the cancel took effect keeps its successful tasks.
+    """
+    from airflow.api_fastapi.core_api.datamodels.dag_run import DagRunMutableStates
+    from airflow.api_fastapi.core_api.services.public.dag_run import patch_dag_run_state
+    from airflow.models.dagbag import DBDagBag
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import select
+
+    from airflow_sync import status as st
+    from airflow_sync.api.services.results import FINISH, load_run_info
+
+    lock_dag(request.dag_id, session=session)
+    run = session.scalar(
+        select(DagRun).where(DagRun.dag_id == request.dag_id, DagRun.run_id == request.run_id)
+    )
+    if run is None:
+        raise JobNotRunningError(f"The run {request.run_id} of job '{job.name}' no longer exists")
+    if not request.ended and str(run.state) in ACTIVE_STATES:
+        dag = DBDagBag().get_dag_for_run(run, session=session)
+        if dag is None:
+            raise RuntimeError(f"No serialized DAG for run {run.run_id} of {request.dag_id}")
+        patch_dag_run_state(dag=dag, dag_run=run, state=DagRunMutableStates.FAILED, session=session)
+        session.flush()
+        outcome = load_run_info([run], session=session)[run.id].outcome(job)[0]
+        if outcome.status == st.CANCELLED:
+            finish = session.scalar(
+                select(TaskInstance).where(
+                    TaskInstance.dag_id == run.dag_id,
+                    TaskInstance.run_id == run.run_id,
+                    TaskInstance.task_id == FINISH,
+                )
+            )
+            if finish is not None and str(finish.state) in ("skipped", "none", "scheduled", "queued"):
+                # the leaf that decides Airflow's run state: a cancelled run ends failed, as cancelJob said
+                finish.set_state(TaskInstanceState.UPSTREAM_FAILED, session=session)
+        session.flush()
     log.info("Cancelled run %s of job %s", run.run_id, job.name)
     return run

@@ -40,3 +40,12 @@ def test_guard_that_says_no_and_a_failing_guard_let_the_load_commit(src, dst):
     summary = run_replication(make_plan(), src.url, dst.url, cancel=token)
     assert summary.rows_inserted == 50
     assert dst.rows('SELECT COUNT(*) FROM "src"') == [(50,)]
+
+
+def test_commit_listeners_see_each_commit_with_its_counts(src, dst):
+    _seed(src)
+    seen: list[tuple[str, int]] = []
+    token = CancelToken()
+    token.add_commit_listener(lambda phase, summary: seen.append((phase, summary.records_affected)))
+    run_replication(make_plan(), src.url, dst.url, cancel=token)
+    assert seen == [("committing", 50), ("committed", 50)]
