@@ -247,7 +247,7 @@ def test_a_failed_run_reports_the_query_error_not_the_mail_error(dbs, smtp_down,
 
 
 def test_records_affected_counts_every_try_that_committed_and_the_retry_shows(dbs, monkeypatch, fast_retries):
-    from airflow_sync.engine import load
+    from airflow_sync.engine import hooks
     from airflow_sync.exceptions import TransientReplicationError
 
     src, dst = dbs
@@ -263,7 +263,7 @@ def test_records_affected_counts_every_try_that_committed_and_the_retry_shows(db
                 c.executemany("insert into rt_src values (?, ?)", [(i, f"v{i}") for i in range(50, 60)])
             raise TransientReplicationError("Transient database error: server closed the connection")
 
-    monkeypatch.setattr(load, "test_hook", lose_the_connection_after_the_first_commit)
+    monkeypatch.setattr(hooks, "test_hook", lose_the_connection_after_the_first_commit)
     job = store_job("ro_retried", "REPLICATE [rt_copy] SELECT * FROM [rt_src]")
     dr, _ = run(job)
     (q,) = job.query_task_ids()
@@ -292,7 +292,7 @@ def _cancel_now(job_name: str, user: str = "alice") -> None:
 
 
 def test_a_cancel_in_the_last_moment_before_commit_commits_nothing(dbs, smtp_sink, monkeypatch):
-    from airflow_sync.engine import load
+    from airflow_sync.engine import hooks
 
     _, dst = dbs
 
@@ -300,7 +300,7 @@ def test_a_cancel_in_the_last_moment_before_commit_commits_nothing(dbs, smtp_sin
         if point == "commit":  # state row written, COMMIT next: cancelJob arrives now
             _cancel_now("ro_cancel_commit")
 
-    monkeypatch.setattr(load, "test_hook", cancel_right_before_commit)
+    monkeypatch.setattr(hooks, "test_hook", cancel_right_before_commit)
     job = store_job(
         "ro_cancel_commit",
         "REPLICATE [cc_orders] SELECT * FROM [orders]",
@@ -324,7 +324,7 @@ def test_a_cancel_in_the_last_moment_before_commit_commits_nothing(dbs, smtp_sin
 
 
 def test_a_cancel_after_the_commit_is_reported_as_what_happened(dbs, monkeypatch):
-    from airflow_sync.engine import load
+    from airflow_sync.engine import hooks
 
     _, dst = dbs
 
@@ -332,7 +332,7 @@ def test_a_cancel_after_the_commit_is_reported_as_what_happened(dbs, monkeypatch
         if point == "committed":
             _cancel_now("ro_cancel_late")
 
-    monkeypatch.setattr(load, "test_hook", cancel_right_after_commit)
+    monkeypatch.setattr(hooks, "test_hook", cancel_right_after_commit)
     target = store_job("ro_late_target", "REPLICATE [lt_orders] SELECT * FROM [orders]")
     job = store_job(
         "ro_cancel_late",
