@@ -141,7 +141,13 @@ def test_a_failed_postjob_fails_the_run_and_its_error_is_redacted(
         NotifyEmailTo="ops@example.com",
         EmailErrorOnly="True",
     )
-    dr, states = run(job)
+    try:
+        dr, states = run(job)
+    finally:  # the session's PostgreSQL database is shared with other modules: leave it as found
+        engine = sqlalchemy.create_engine(pg_url)
+        with engine.begin() as c:
+            c.execute(sqlalchemy.text("drop table if exists ro_people, ro_orders, _airflow_sync_state"))
+        engine.dispose()
     assert states["post_job"] == "failed" and states["finish"] == "upstream_failed", states
     assert dr.state == "failed"  # the PostJob's failure fails the run in Airflow too
     job_row, (query_row,), hist = api_view(job, dr)

@@ -100,7 +100,7 @@ def test_tasks_are_the_jobs_queries_and_edits_keep_ids_dense_and_the_dag_stable(
     assert [t["Index"] for t in tasks] == ["1", "2", "3"]
     assert [t["TaskId"] for t in tasks][:2] == [customers_id, orders_id]
     assert _dag_task_ids(job) == sorted(
-        ["pre_job", "post_job", "replicate_customers", "replicate_orders", "replicate_orders_copy"]
+        ["pre_job", "post_job", "finish", "replicate_customers", "replicate_orders", "replicate_orders_copy"]
     )
     # a PUT /jobs that sends the same queries again keeps their TaskIds
     body = {f"Query#{n}": t["Query"] for n, t in enumerate(tasks, start=1)}

@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from airflow_sync import www
-from tests.integration.api.jobs_support import API, create_job, ensure_connections, run_dag_test, unique
+from tests.integration.api.jobs_support import (
+    API,
+    create_job,
+    ensure_connections,
+    new_destination,
+    run_dag_test,
+    unique,
+)
 
 UI = {"X-Airflow-Sync-UI": "1"}
 
@@ -124,7 +131,10 @@ def test_preview_schedule_refuses_what_a_save_would_refuse(api_client, jwt_heade
 def test_run_results_and_run_log_of_one_past_run(api_client, jwt_headers):
     admin = jwt_headers("admin")
     name = unique("uirun")
-    create_job(api_client, admin, name, "REPLICATE [orders]", "REPLICATE [customers]")
+    # its own destination: earlier tests leave the same rows in the shared one (then 0 records change)
+    create_job(
+        api_client, admin, name, "REPLICATE [orders]", "REPLICATE [customers]", Destination=new_destination()
+    )
     first = run_dag_test(name)
     second = run_dag_test(name)
     assert first.state == second.state == "success"
