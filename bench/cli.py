@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--peer-rows",
         type=int,
         default=None,
-        help="cap GenericTransfer at this many rows and extrapolate its rate (printed); default: all",
+        help="cap GenericTransfer and dlt_default (the slow peers) at this many rows and extrapolate "
+        "their rates (printed); default: all",
     )
     p.add_argument(
         "--memory",

@@ -2,8 +2,8 @@
 fastest bulk write of its rows alone, each in a fresh process, no replication tool involved.
 
 - read: PostgreSQL ``COPY (SELECT ...) TO STDOUT (FORMAT binary)`` by ``psql`` into /dev/null; MariaDB the
-  ``mariadb`` client streaming the rows (``--quick``) into /dev/null; SQLite the ``sqlite3`` shell printing
-  them into /dev/null.
+  ``mariadb`` client streaming the rows (``--quick``) into /dev/null; SQLite the rows fetched by Python's
+  ``sqlite3`` module and dropped (faster than the ``sqlite3`` shell's text output).
 - write: PostgreSQL ``COPY ... FROM`` a binary COPY file by ``psql``; MariaDB ``LOAD DATA LOCAL INFILE`` of
   a tab-separated file by the ``mariadb`` client; SQLite ``executemany`` of rows already in memory in one
   transaction (the fastest way rows from elsewhere get in) and, from a SQLite source, ``ATTACH`` +
@@ -71,8 +71,19 @@ def read_limit(spec: dict[str, Any]) -> dict[str, Any]:
             )
         )
         return {"seconds": seconds, "rows": n, "notes": ["mariadb client --quick, output discarded"]}
-    n, seconds = _count_lines(["sqlite3", "-batch", spec["database"], f"SELECT {cols} FROM {table}"])
-    return {"seconds": seconds, "rows": n, "notes": ["sqlite3 shell, output discarded"]}
+    # the sqlite3 shell formats every value as text (3.6 s per 1M rows here): Python's driver, which
+    # hands the C library's values over as they are, reads faster
+    conn = sqlite3.connect(spec["database"])
+    try:
+        t0 = time.perf_counter()
+        cur = conn.execute(f"SELECT {cols} FROM {table}")
+        n = 0
+        while rows := cur.fetchmany(10_000):
+            n += len(rows)
+        seconds = time.perf_counter() - t0
+    finally:
+        conn.close()
+    return {"seconds": seconds, "rows": n, "notes": ["sqlite3 module fetchmany, rows discarded"]}
 
 
 def write_limit(spec: dict[str, Any]) -> dict[str, Any]:

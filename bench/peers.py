@@ -102,6 +102,9 @@ def run_dlt(spec: dict[str, Any]) -> dict[str, Any]:
 
     backend = DLT_BACKENDS[spec["contender"]]
     kwargs: dict[str, Any] = {}
+    if spec.get("max_id"):
+        cap = int(spec["max_id"])  # --peer-rows: the first rows only (the rate is extrapolated, and shown so)
+        kwargs["query_adapter_callback"] = lambda query, table: query.where(table.c.id <= cap)
     if backend == "connectorx":
         kwargs["backend_kwargs"] = {"conn": _connectorx_url(spec["src_kind"], spec["src_url"])}
     dst_kind, dst_url = spec["dst_kind"], spec["dst_url"]
