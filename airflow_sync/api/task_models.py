@@ -1,28 +1,49 @@
-"""Request and response models of the ``tasks`` entity set (validated with
-:func:`airflow_sync.api.connection_models.validate_body`, so the document says what the server enforces)."""
+"""Request and response models of the ``tasks`` entity set.
+
+Bodies are validated with :func:`airflow_sync.api.connection_models.validate_body`, so the document says
+exactly what the server enforces."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-#: a 1-based task position: a JSON integer or a string of digits
-IndexWire = (
-    Annotated[int, Field(ge=1, le=100_000)]
-    | Annotated[str, StringConstraints(pattern=r"^\s*\+?0*[1-9]\d{0,4}\s*$")]
-)
-TaskIdWire = Annotated[str, StringConstraints(pattern=r"^\s*\d{1,30}\s*$")]
-JobKeyWire = Annotated[str, StringConstraints(min_length=1, max_length=250, pattern=r"\S")]
-QueryWire = Annotated[str, StringConstraints(min_length=1, max_length=100_000, pattern=r"\S")]
-TableWire = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=r"\S")]
-VersionWire = Annotated[str, StringConstraints(max_length=64)]
+from airflow_sync.api.connection_models import int_field, str_field
+from airflow_sync.jobs.fields import JOB_NAME_MAX, QUERY_MAX
+from airflow_sync.jobs.scalars import NOT_BLANK
+
+#: a TaskId: digits (whitespace around allowed)
+TASK_ID_PATTERN = r"^[ \t\r\n]*\d{1,30}[ \t\r\n]*$"
+INDEX_MAX = 100_000
+#: JobName or JobId (a UUID, longer than a name may be)
+JOB_KEY_MAX = max(JOB_NAME_MAX, 100)
 
 _JOB = "the job's JobName (or give JobId)"
 _QUERY = "the task's REPLICATE statement"
-_TABLE = "instead of Query: a source table; the task becomes REPLICATE [Table]"
-_INDEX = "1-based position; later tasks shift (default: the end)"
-_ROW_VERSION = "the RowVersion read with the task: refused (409) when the job changed since"
+_TABLE = "instead of Query: a source table; the task becomes REPLICATE [Table] ([s].[t] for a qualified name)"
+_ROW_VERSION = "the RowVersion read with the task: 409 JobConflict when the job changed since"
+
+JobKeyT = Annotated[Any, str_field(JOB_KEY_MAX, _JOB, pattern=NOT_BLANK)]
+QueryT = Annotated[Any, str_field(QUERY_MAX, _QUERY, pattern=NOT_BLANK)]
+TableT = Annotated[Any, str_field(1000, _TABLE, pattern=NOT_BLANK)]
+IndexT = Annotated[Any, int_field(1, INDEX_MAX, "1-based position; later tasks shift")]
+RowVersionT = Annotated[Any, str_field(64, _ROW_VERSION)]
+WorkspaceT = Annotated[Any, str_field(20, "only 'default' (or empty) exists", pattern=r"^(?:default)?$")]
+
+
+def _one_of(*groups: tuple[str, ...]) -> dict[str, Any]:
+    """``json_schema_extra``: for each group, at least one of its fields is present and not null."""
+    return {
+        "allOf": [
+            {
+                "anyOf": [
+                    {"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in group
+                ]
+            }
+            for group in groups
+        ]
+    }
 
 
 class _Body(BaseModel):
@@ -30,67 +51,71 @@ class _Body(BaseModel):
 
 
 class TaskBody(_Body):
-    """Add a task to a job: its Query, or a Table to replicate as it is."""
+    """Add a task to a job: its Query, or a Table to replicate as it is (Query wins when both are sent)."""
 
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
-        json_schema_extra={
-            "allOf": [
-                {"anyOf": [{"required": ["JobName"]}, {"required": ["JobId"]}]},
-                {"anyOf": [{"required": ["Query"]}, {"required": ["Table"]}]},
-            ]
-        },
+        json_schema_extra=_one_of(("JobName", "JobId"), ("Query", "Table")),
     )
 
-    JobName: JobKeyWire | None = Field(None, description=_JOB)
-    JobId: JobKeyWire | None = Field(None, description="instead of JobName")
-    Query: QueryWire | None = Field(None, description=_QUERY)
-    Table: TableWire | None = Field(None, description=_TABLE)
-    Index: IndexWire | None = Field(None, description=_INDEX)
-    RowVersion: VersionWire | None = Field(None, description=_ROW_VERSION)
-    WorkspaceId: str | None = Field(None, description="only 'default' exists")
+    JobName: JobKeyT = None
+    JobId: JobKeyT = None
+    Query: QueryT = None
+    Table: TableT = None
+    Index: IndexT = None
+    RowVersion: RowVersionT = None
+    WorkspaceId: WorkspaceT = None
 
 
 class TaskPutBody(_Body):
     """``PUT /tasks('JobName')``: with a TaskId, change that task; without, add one (like POST)."""
 
-    TaskId: TaskIdWire | None = Field(None, description="the task to change; absent = add a task")
-    JobName: JobKeyWire | None = Field(None, description="may be sent; must be the job of the key")
-    JobId: JobKeyWire | None = Field(None, description="may be sent; must be the job of the key")
-    Query: QueryWire | None = Field(None, description=_QUERY)
-    Table: TableWire | None = Field(None, description=_TABLE + " (Query wins when both are sent)")
-    Index: IndexWire | None = Field(None, description="move the task to this 1-based position")
-    RowVersion: VersionWire | None = Field(None, description=_ROW_VERSION)
-    WorkspaceId: str | None = None
+    TaskId: Annotated[
+        Any, str_field(40, "the task to change; absent = add a task", pattern=TASK_ID_PATTERN)
+    ] = None
+    JobName: JobKeyT = None
+    JobId: JobKeyT = None
+    Query: QueryT = None
+    Table: TableT = None
+    Index: IndexT = None
+    RowVersion: RowVersionT = None
+    WorkspaceId: WorkspaceT = None
 
 
 class TaskUpdateBody(TaskPutBody):
-    """``PUT /tasks``: the key travels in the body (TaskId, and JobName or JobId)."""
+    """``PUT /tasks``: the key travels in the body (TaskId; JobName or JobId optional, checked when sent)."""
 
+    TaskId: Annotated[Any, str_field(40, "the task to change", required=True, pattern=TASK_ID_PATTERN)]
+
+
+class TaskRow(BaseModel):
+    """One task: a ``Query#N`` of its job (``$select`` may leave fields out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    TaskId: str = Field(
+        "", description="server-assigned, stable for the task's life (a large integer as text)"
+    )
+    JobName: str = ""
+    JobId: str = ""
+    Index: str = Field("", description="1-based position in the job (dense)")
+    Query: str = ""
+    Table: str | None = Field(
+        None, description="the source table the query reads (null if it does not parse)"
+    )
+    RowVersion: str = Field("", description="the job's version; changes with any change of the job")
+
+
+class TaskResponse(TaskRow):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    TaskId: TaskIdWire = Field(description="the task to change")  # type: ignore[assignment]
-
-
-class TaskResponse(BaseModel):
-    """One task: a ``Query#N`` of its job."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    odata_context: str | None = Field(None, alias="@odata.context")
-    TaskId: str = Field(description="server-assigned, stable for the task's life (a large integer as text)")
-    JobName: str
-    JobId: str
-    Index: str = Field(description="1-based position in the job (dense)")
-    Query: str
-    Table: str | None = Field(description="the source table the query reads (null if it does not parse)")
-    RowVersion: str = Field(description="the job's version; changes with any change of the job")
+    odata_context: str = Field(alias="@odata.context")
 
 
 class TaskCollectionResponse(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     odata_context: str = Field(alias="@odata.context")
     odata_count: int | None = Field(None, alias="@odata.count")
-    value: list[dict[str, Any]] = Field(description="TaskResponse rows (only the $select fields when given)")
+    value: list[TaskRow]

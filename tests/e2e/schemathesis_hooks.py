@@ -35,6 +35,22 @@ SEMANTIC: dict[tuple[str, str], re.Pattern[str]] = {
     ("POST", "/executeQuery"): re.compile(r"^(Query|Query#\d+)$"),
     # the Sync Jobs page's schedule preview: the cron is parsed as a job's is
     ("POST", "/previewSchedule"): re.compile(r"^ScheduledCron$"),
+    # connections: the provider must be installed and every connection-string key usable by it (named in the
+    # message); a modify may send Name/ProviderName only unchanged; a database that cannot be reached
+    ("POST", "/connections"): re.compile(r"^(ProviderName|ConnectionString)$"),
+    ("PUT", "/connections({key})"): re.compile(r"^(Name|ProviderName|ConnectionString)$"),
+    ("GET", "/connections"): re.compile(r"^\$filter$"),
+    ("GET", "/connections/$count"): re.compile(r"^\$filter$"),
+    ("POST", "/getConnectionTables"): re.compile(r"^ConnectionName$"),
+    ("POST", "/getConnectionTableColumns"): re.compile(r"^(ConnectionName|Table)$"),
+    # tasks: the new query list is validated as a job modify (a statement that does not parse, an Index past
+    # the end, a body naming another job than the key; the job's connections are checked again)
+    ("GET", "/tasks"): re.compile(r"^\$filter$"),
+    ("GET", "/tasks/$count"): re.compile(r"^\$filter$"),
+    ("POST", "/tasks"): re.compile(r"^(Query|Table|Index|Source|Destination)$"),
+    ("PUT", "/tasks({key})"): re.compile(r"^(Query|Table|Index|JobName|Source|Destination)$"),
+    ("PUT", "/tasks"): re.compile(r"^(Query|Table|Index|JobName|Source|Destination)$"),
+    ("DELETE", "/tasks"): re.compile(r"^(Source|Destination)$"),
 }
 
 

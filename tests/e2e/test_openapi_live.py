@@ -26,11 +26,9 @@ from airflow_sync.demo import home, processes
 from tests.conftest import ROOT
 from tests.e2e.live import live_airflow
 
-#: routers whose owners are still aligning them with the contract (failures reported in coord/NOTES.md,
-#: 2026-12-07: connections and tasks refuse WorkspaceId "null"/blank form values and some key syntax for
-#: schema-valid requests). Remove a tag once its routes pass;
-#: the rest of the document is held to zero failures.
-PENDING_TAGS: tuple[str, ...] = ("connections", "tasks")
+#: routers whose owners are still aligning them with the contract (failures reported in coord/NOTES.md);
+#: empty: every route of the document is held to zero failures.
+PENDING_TAGS: tuple[str, ...] = ()
 SEED = 20261207
 MAX_EXAMPLES = 20
 CONFIG = """

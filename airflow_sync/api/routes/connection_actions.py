@@ -22,19 +22,19 @@ from airflow_sync.api.connection_models import (
     ConnectionTablesResponse,
     TestConnectionBody,
     TestConnectionResponse,
-    body_spec,
     validate_body,
 )
 from airflow_sync.api.errors import ApiError
-from airflow_sync.api.models import error_docs
+from airflow_sync.api.models import body_doc, error_responses
 from airflow_sync.api.services import browse
 from airflow_sync.api.services import connections as service
 from airflow_sync.api.services.common import iso, run_db, wire_str
-from airflow_sync.api.wire import envelope, read_body, to_bool, to_int
+from airflow_sync.api.wire import envelope, read_body
+from airflow_sync.jobs.scalars import WS
 
 router = APIRouter(tags=["connections"])
 
-_ERRORS = error_docs(400, 401, 403, 404, 413)
+_ERRORS = error_responses(400, 403, 404, 413)
 
 
 def _readable(name: str, principal: Principal, *, session: Any) -> str:
@@ -43,8 +43,8 @@ def _readable(name: str, principal: Principal, *, session: Any) -> str:
     return service.find_record(name, session=session).conn_id
 
 
-def _timeout(raw: Any) -> int:
-    return to_int(raw, field="Timeout", default=browse.DEFAULT_TIMEOUT, minimum=1, maximum=browse.MAX_TIMEOUT)
+def _timeout(value: int | None) -> int:
+    return browse.DEFAULT_TIMEOUT if value is None else value
 
 
 def _record(name: str, outcome: browse.TestOutcome, *, session: Any) -> str | None:
@@ -59,12 +59,12 @@ def _record(name: str, outcome: browse.TestOutcome, *, session: Any) -> str | No
     operation_id="testConnection",
     summary="Connect with the engine's driver, run a trivial query, return the outcome and server version",
     responses={200: {"model": TestConnectionResponse}, **_ERRORS},
-    openapi_extra=body_spec(TestConnectionBody),
+    openapi_extra=body_doc(TestConnectionBody),
 )
 async def test_connection(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     body = validate_body(TestConnectionBody, await read_body(request))
     timeout = _timeout(body.Timeout)
-    name = await run_db(_readable, body.ConnectionName.strip(), principal)
+    name = await run_db(_readable, body.ConnectionName.strip(WS), principal)
     outcome = await asyncio.to_thread(browse.test_connection, name, timeout)
     tested = await run_db(_record, name, outcome)
     row = {
@@ -84,20 +84,18 @@ async def test_connection(request: Request, principal: CurrentPrincipal) -> dict
     operation_id="getConnectionTables",
     summary="Tables and views of a connection's database (TableOrView, Schema, TopTable, SkipTable)",
     responses={200: {"model": ConnectionTablesResponse}, **_ERRORS},
-    openapi_extra=body_spec(ConnectionTablesBody),
+    openapi_extra=body_doc(ConnectionTablesBody),
 )
 async def get_connection_tables(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     body = validate_body(ConnectionTablesBody, await read_body(request))
-    kind = (body.TableOrView or "ALL").strip().upper()
-    include_schema = to_bool(body.IncludeSchema, field="IncludeSchema", default=True)
-    include_catalog = to_bool(body.IncludeCatalog, field="IncludeCatalog", default=False)
-    top = (
-        to_int(body.TopTable, field="TopTable", default=-1, minimum=0) if body.TopTable is not None else None
-    )
-    skip = to_int(body.SkipTable, field="SkipTable", default=0, minimum=0)
+    kind = (body.TableOrView or "ALL").strip(WS).upper()
+    include_schema = True if body.IncludeSchema is None else body.IncludeSchema
+    include_catalog = bool(body.IncludeCatalog)
+    top = body.TopTable
+    skip = body.SkipTable or 0
     timeout = _timeout(body.Timeout)
-    schema = body.Schema.strip() if body.Schema and body.Schema.strip() else None
-    name = await run_db(_readable, body.ConnectionName.strip(), principal)
+    schema = body.Schema.strip(WS) if body.Schema and body.Schema.strip(WS) else None
+    name = await run_db(_readable, body.ConnectionName.strip(WS), principal)
     try:
         tables = await asyncio.to_thread(browse.list_tables, name, schema=schema, timeout=timeout)
     except browse.BrowseError as exc:
@@ -125,7 +123,7 @@ async def get_connection_tables(request: Request, principal: CurrentPrincipal) -
     operation_id="getConnectionTableColumns",
     summary="Columns of one table as the engine reflects them (type, nullability, length, key)",
     responses={200: {"model": ConnectionTableColumnsResponse}, **_ERRORS},
-    openapi_extra=body_spec(ConnectionTableColumnsBody),
+    openapi_extra=body_doc(ConnectionTableColumnsBody),
 )
 async def get_connection_table_columns(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     body = validate_body(ConnectionTableColumnsBody, await read_body(request))
@@ -134,7 +132,7 @@ async def get_connection_table_columns(request: Request, principal: CurrentPrinc
         browse.split_table_name(body.Table)
     except ValueError as exc:
         raise ApiError(400, "InvalidParameter", f"Table: {exc}.", target="Table") from None
-    name = await run_db(_readable, body.ConnectionName.strip(), principal)
+    name = await run_db(_readable, body.ConnectionName.strip(WS), principal)
     try:
         columns = await asyncio.to_thread(browse.list_columns, name, body.Table, timeout=timeout)
     except browse.BrowseError as exc:
@@ -143,7 +141,7 @@ async def get_connection_table_columns(request: Request, principal: CurrentPrinc
         raise ApiError(
             404,
             "TableNotFound",
-            f"Connection {name!r} has no table or view {body.Table.strip()!r}.",
+            f"Connection {name!r} has no table or view {body.Table.strip(WS)!r}.",
             target="Table",
         )
     rows = [

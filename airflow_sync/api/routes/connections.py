@@ -7,9 +7,9 @@ Keys come as ``connections(X)``, ``connections('X')`` or ``connections(Name='X')
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from airflow_sync.api.auth import CurrentPrincipal, Principal
@@ -18,17 +18,26 @@ from airflow_sync.api.connection_models import (
     ConnectionCollectionResponse,
     ConnectionPatchBody,
     ConnectionResponse,
-    body_spec,
     validate_body,
 )
 from airflow_sync.api.errors import ApiError
-from airflow_sync.api.models import error_docs
+from airflow_sync.api.models import body_doc, error_responses, json_content
+from airflow_sync.api.odata import odata_parameters
 from airflow_sync.api.services import connection_writes
 from airflow_sync.api.services import connections as service
 from airflow_sync.api.services.common import run_db
-from airflow_sync.api.wire import context_url, entity, envelope, parse_entity_key, read_body
+from airflow_sync.api.wire import context_url, entity, envelope, key_pattern, parse_entity_key, read_body
 
 router = APIRouter(tags=["connections"])
+
+#: the key in ``connections(...)``, documented with its exact syntax
+KeyPath = Annotated[
+    str,
+    Path(
+        description="X, 'X' (a quote inside doubled) or Name='X'",
+        json_schema_extra={"pattern": key_pattern("Name")},
+    ),
+]
 
 KEY = "Name"
 SET = "connections"
@@ -66,7 +75,8 @@ def _get(name: str, principal: Principal, *, session: Any) -> dict[str, Any]:
     "/connections",
     operation_id="listConnections",
     summary="List the connections the engine can use (OData $filter/$select/$orderby/$top/$skip/$count)",
-    responses={200: {"model": ConnectionCollectionResponse}, **error_docs(400, 401, 403)},
+    responses={200: {"model": ConnectionCollectionResponse}, **error_responses(400, 403)},
+    openapi_extra={"parameters": odata_parameters(SCHEMA)},
 )
 async def list_connections(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     from airflow_sync.api.odata import apply_odata, filter_rows
@@ -86,7 +96,7 @@ async def list_connections(request: Request, principal: CurrentPrincipal) -> dic
     response_class=PlainTextResponse,
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}}},
-        **error_docs(400, 401, 403),
+        **error_responses(400, 403),
     },
 )
 async def count_connections(request: Request, principal: CurrentPrincipal) -> PlainTextResponse:
@@ -101,9 +111,9 @@ async def count_connections(request: Request, principal: CurrentPrincipal) -> Pl
     "/connections({key})",
     operation_id="getConnection",
     summary="One connection: connections(X), connections('X'), connections(Name='X')",
-    responses={200: {"model": ConnectionResponse}, **error_docs(400, 401, 403, 404)},
+    responses={200: {"model": ConnectionResponse}, **error_responses(400, 403, 404)},
 )
-async def get_connection(key: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_connection(key: KeyPath, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     return entity(request, SET, await run_db(_get, parse_entity_key(key, KEY), principal))
 
 
@@ -111,32 +121,17 @@ def _property(row: dict[str, Any], prop: str) -> tuple[str, Any]:
     for name, value in row.items():
         if name.lower() == prop.lower():
             return name, value
-    raise ApiError(404, "NotFound", f"Connections have no property {prop!r}.", target=prop)
+    raise ApiError(404, "NotFound", f"Connections have no property {prop[:100]!r}.", target=prop[:100])
 
 
 @router.get(
     "/connections({key})/{prop}",
     operation_id="getConnectionProperty",
     summary="One property of a connection as {'value': ...}",
-    responses={
-        200: {
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "@odata.context": {"type": "string"},
-                            "value": {"type": ["string", "null"]},
-                        },
-                    }
-                }
-            }
-        },
-        **error_docs(400, 401, 403, 404),
-    },
+    responses={200: json_content("PropertyValue"), **error_responses(400, 403, 404)},
 )
 async def get_connection_property(
-    key: str, prop: str, request: Request, principal: CurrentPrincipal
+    key: KeyPath, prop: str, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     row = await run_db(_get, parse_entity_key(key, KEY), principal)
     name, value = _property(row, prop)
@@ -151,10 +146,10 @@ async def get_connection_property(
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
         204: {"description": "null"},
-        **error_docs(400, 401, 403, 404),
+        **error_responses(400, 403, 404),
     },
 )
-async def get_connection_property_value(key: str, prop: str, principal: CurrentPrincipal) -> Response:
+async def get_connection_property_value(key: KeyPath, prop: str, principal: CurrentPrincipal) -> Response:
     row = await run_db(_get, parse_entity_key(key, KEY), principal)
     _, value = _property(row, prop)
     if value is None:
@@ -176,8 +171,8 @@ def _create(body: ConnectionBody, principal: Principal, *, session: Any) -> dict
     status_code=201,
     operation_id="createConnection",
     summary="Create an Airflow connection from ProviderName + a CData connection string",
-    responses={201: {"model": ConnectionResponse}, **error_docs(400, 401, 403, 409, 413)},
-    openapi_extra=body_spec(ConnectionBody),
+    responses={201: {"model": ConnectionResponse}, **error_responses(400, 403, 409, 413)},
+    openapi_extra=body_doc(ConnectionBody),
 )
 async def create_connection(request: Request, principal: CurrentPrincipal) -> JSONResponse:
     body = validate_body(ConnectionBody, await read_body(request))
@@ -195,10 +190,10 @@ def _modify(name: str, body: ConnectionPatchBody, principal: Principal, *, sessi
     "/connections({key})",
     operation_id="modifyConnection",
     summary="Modify a connection: only the keys given change; refused while a running job uses it",
-    responses={200: {"model": ConnectionResponse}, **error_docs(400, 401, 403, 404, 409, 413)},
-    openapi_extra=body_spec(ConnectionPatchBody),
+    responses={200: {"model": ConnectionResponse}, **error_responses(400, 403, 404, 409, 413)},
+    openapi_extra=body_doc(ConnectionPatchBody),
 )
-async def modify_connection(key: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def modify_connection(key: KeyPath, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     name = parse_entity_key(key, KEY)
     body = validate_body(ConnectionPatchBody, await read_body(request))
     return entity(request, SET, await run_db(_modify, name, body, principal))
@@ -214,8 +209,8 @@ def _delete(name: str, principal: Principal, *, session: Any) -> None:
     status_code=204,
     operation_id="deleteConnection",
     summary="Delete a connection; refused (409, naming them) while any job references it",
-    responses=error_docs(400, 401, 403, 404, 409),
+    responses=error_responses(400, 403, 404, 409),
 )
-async def delete_connection(key: str, principal: CurrentPrincipal) -> Response:
+async def delete_connection(key: KeyPath, principal: CurrentPrincipal) -> Response:
     await run_db(_delete, parse_entity_key(key, KEY), principal)
     return Response(status_code=204)

@@ -27,9 +27,17 @@ MASK = "********"
 
 
 class ConnectionStringError(JobValidationError):
-    """A connection string, or one of its keys, that cannot be used (400 naming the key)."""
+    """A connection string, or one of its keys, that cannot be used (400; the message names the key, the
+    target is the ``ConnectionString`` field).
+
+    :param key: the connection-string key at fault, if one is
+    """
 
     code = "InvalidConnectionString"
+
+    def __init__(self, message: str, *, field: str | None = None, key: str | None = None) -> None:
+        super().__init__(message, field="ConnectionString")
+        self.key = key or (field if field and field != "ConnectionString" else None)
 
 
 # --------------------------------------------------------------------------------------------- parsing

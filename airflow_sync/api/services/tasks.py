@@ -2,10 +2,10 @@
 
 A task *is* one ``Query#N`` of its job: the job's query list (and the TaskIds stored beside it, see
 :mod:`airflow_sync.jobs.task_ids`) stays the one source of truth, and every task change is a job change —
-validated like ``PUT /jobs`` (the whole new query list), refused while the job runs (409 JobRunning), made
-against the version it read (409 JobConflict when someone else changed the job in between, or when the
-client's ``RowVersion`` is not the current one), and followed by the DAG. The DAG's task ids
-(``replicate_<table>``) do not depend on TaskIds or positions, so they stay what they were.
+validated like ``PUT /jobs`` (the whole new query list), refused while the job runs (409 JobRunning),
+made against the version it read (409 JobConflict when someone else changed the job in between, or when
+the client's ``RowVersion`` or ``If-Match`` is not the current version), and followed by the DAG. The
+DAG's task ids (``replicate_<table>``) do not depend on TaskIds or positions, so they stay what they were.
 
 Entity: ``TaskId``, ``JobName``, ``JobId``, ``Index`` (1-based, dense), ``Query``, ``Table`` (the source
 table the query reads), ``RowVersion`` (the job's version: the same for every task of a job, it changes with
@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_sync.api.errors import ApiError, from_domain
 from airflow_sync.api.services.common import dag_id_for, lock_dag, resolve_job
-from airflow_sync.exceptions import JobConflictError, JobNotFoundError, JobRunningError, JobValidationError
+from airflow_sync.api.services.jobs import _check_version as check_version
+from airflow_sync.exceptions import JobNotFoundError, JobRunningError, JobValidationError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -128,19 +129,18 @@ class TaskEdit:
     sent_field: str = "Query"
 
 
-def _check_row_version(job: Job, row_version: str | None) -> None:
-    if row_version is not None and row_version.strip() and row_version.strip() != job.version:
-        raise JobConflictError(
-            f"RowVersion {row_version.strip()!r} is not the current version of job '{job.name}' "
-            f"({job.version}): the job changed since it was read; read its tasks again and retry"
-        )
-
-
 def edit(
-    job_key: str, change: TaskEdit, principal: Principal, *, row_version: str | None, session: Session
+    job_key: str,
+    change: TaskEdit,
+    principal: Principal,
+    *,
+    expected_versions: Sequence[str] = (),
+    session: Session,
 ) -> tuple[Job, str]:
     """Apply ``change`` to the job's task list as a job change; returns the saved job and the TaskId.
 
+    :param expected_versions: the job versions the change is based on (``RowVersion``, ``If-Match``); each
+        must be the stored one, as for ``PUT /jobs``
     :raises JobNotFoundError: 404; :class:`JobRunningError`, :class:`JobConflictError`: 409
     :raises ApiError: 400 naming the sent field when the new query list does not validate
     """
@@ -149,7 +149,7 @@ def edit(
     current = resolve_job(job_key, session=session)
     dag_id = dag_id_for(current.name)
     principal.authorize("edit", dag_id)
-    _check_row_version(current, row_version)
+    check_version(current, expected_versions)
     lock_dag(dag_id, session=session)
     if store.job_is_running(dag_id, session=session):
         raise JobRunningError(

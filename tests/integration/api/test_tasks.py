@@ -203,3 +203,26 @@ def test_who_may_change_tasks(api_client, admin, token_headers, jwt_headers):
     assert api_client.post(f"{API}/tasks", json=body, headers=token_headers("job_creator")).status_code == 201
     assert api_client.post(f"{API}/tasks", data=body, headers=jwt_headers("user")).status_code == 201
     assert len(_tasks(api_client, admin, job)) == 3
+
+
+def test_if_match_and_row_version_guard_task_changes(api_client, admin):
+    job = unique()
+    create_job(api_client, admin, job, "REPLICATE [orders]", sync=False)
+    (task,) = _tasks(api_client, admin, job)
+    etag = api_client.get(f"{API}/jobs('{job}')", headers=admin).headers["ETag"]
+    assert etag == f'"{task["RowVersion"]}"'  # a task's RowVersion is its job's version
+    stale = {**admin, "If-Match": '"0123456789abcdef"'}
+    r = api_client.post(f"{API}/tasks", json={"JobName": job, "Table": "items"}, headers=stale)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "JobConflict"
+    r = api_client.post(
+        f"{API}/tasks", json={"JobName": job, "Table": "items"}, headers={**admin, "If-Match": etag}
+    )
+    assert r.status_code == 201
+    # the task list changed the job: the old RowVersion no longer matches
+    r = api_client.delete(
+        f"{API}/tasks",
+        params={"JobName": job, "TaskId": task["TaskId"], "RowVersion": task["RowVersion"]},
+        headers=admin,
+    )
+    assert r.status_code == 409
+    assert len(_tasks(api_client, admin, job)) == 2

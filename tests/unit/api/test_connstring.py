@@ -79,7 +79,7 @@ def test_postgres_keys_map_onto_the_fields_the_engine_uses():
 def test_unusable_keys_are_named(provider, text, field):
     with pytest.raises(ConnectionStringError) as info:
         connstring.to_fields(connstring.parse(text), provider, "duckdb")
-    assert info.value.field == field
+    assert info.value.key == field and info.value.field == "ConnectionString"
 
 
 def test_the_mask_means_unchanged_and_empty_means_clear():
