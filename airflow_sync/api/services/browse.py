@@ -186,7 +186,11 @@ def _run(conn_id: str, timeout: int, what: str, fn: Callable[[Source], T]) -> T:
         finally:
             close(source)
 
-    return with_deadline(work, timeout + 1, what)
+    try:
+        return with_deadline(work, timeout + 1, what)
+    except BrowseError as exc:  # the message is scrubbed already
+        log.info("Connection %s: %s", conn_id, exc.message)
+        raise
 
 
 def to_api_error(conn_id: str, exc: BrowseError) -> ApiError:
@@ -230,7 +234,7 @@ def test_connection(conn_id: str, timeout: int = DEFAULT_TIMEOUT) -> TestOutcome
         version = _run(conn_id, timeout, "the database", _probe)
     except BrowseError as exc:
         seconds = time.monotonic() - started
-        log.info("testConnection %s failed after %.2f s: %s", conn_id, seconds, exc.message)
+        log.info("testConnection %s failed after %.2f s", conn_id, seconds)
         return TestOutcome(False, exc.message, None, seconds)
     seconds = time.monotonic() - started
     log.info("testConnection %s succeeded in %.2f s (%s)", conn_id, seconds, version)

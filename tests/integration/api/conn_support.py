@@ -116,3 +116,51 @@ def rows(response: Any) -> list[dict[str, Any]]:
     body = response.json()
     assert "@odata.context" in body
     return body["value"]
+
+
+class CapturedLogs:
+    """Every record of the ``airflow_sync`` loggers while active (``text``: all messages, formatted).
+
+    Attached to the loggers themselves and re-enabling them: a ``logging.dictConfig`` run earlier in the
+    same process (Airflow's, in other tests) may have disabled loggers that already existed, which would
+    make a check for "no secret in the logs" pass without seeing any log.
+    """
+
+    def __init__(self) -> None:
+        import logging
+
+        self.records: list[logging.LogRecord] = []
+        outer = self
+
+        class _Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                outer.records.append(record)
+
+        self.handler = _Handler(level=logging.DEBUG)
+        self._saved: list[tuple[logging.Logger, bool, int]] = []
+
+    def __enter__(self) -> CapturedLogs:
+        import logging
+
+        root = logging.getLogger("airflow_sync")
+        loggers = [root] + [
+            lg for name, lg in logging.root.manager.loggerDict.items()
+            if name.startswith("airflow_sync.") and isinstance(lg, logging.Logger)
+        ]  # fmt: skip
+        for lg in loggers:
+            self._saved.append((lg, lg.disabled, lg.level))
+            lg.disabled = False
+        root.setLevel(logging.DEBUG)
+        root.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import logging
+
+        logging.getLogger("airflow_sync").removeHandler(self.handler)
+        for lg, disabled, level in self._saved:
+            lg.disabled, lg.level = disabled, level
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.getMessage() for r in self.records)

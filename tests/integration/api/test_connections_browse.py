@@ -4,7 +4,6 @@ PostgreSQL, MariaDB and SQLite databases behind real Airflow connections (metada
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 
@@ -14,6 +13,7 @@ from tests.integration.api.conn_support import (
     API,
     PG_PASSWORD,
     SECRET_TOKEN,
+    CapturedLogs,
     mysql_catalog,
     mysql_connection,
     pg_catalog,
@@ -252,15 +252,16 @@ def test_form_bodies_and_case_insensitive_names(api_client, admin, lite_conn):
 # -------------------------------------------------------------------------------------------- failures
 
 
-def test_unreachable_server_is_a_400_without_secrets(api_client, admin, airflow_home, caplog):
-    caplog.set_level(logging.DEBUG)
+def test_unreachable_server_is_a_400_without_secrets(api_client, admin, airflow_home):
     down = unique("as_conn_down")
     store_connection(down, "postgres", host="127.0.0.1", port=_free_port(), login="u", password=PG_PASSWORD)
-    r = api_client.post(
-        f"{API}/getConnectionTables", json={"ConnectionName": down, "Timeout": 5}, headers=admin
-    )
+    with CapturedLogs() as logs:
+        r = api_client.post(
+            f"{API}/getConnectionTables", json={"ConnectionName": down, "Timeout": 5}, headers=admin
+        )
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "ConnectionFailed" and PG_PASSWORD not in r.text
+    assert down in logs.text and PG_PASSWORD not in logs.text  # the failure is logged, scrubbed
 
     gone = unique("as_conn_gone")
     path = f"{airflow_home}/{gone}.db"
@@ -268,7 +269,6 @@ def test_unreachable_server_is_a_400_without_secrets(api_client, admin, airflow_
     r = api_client.post(f"{API}/getConnectionTables", json={"ConnectionName": gone}, headers=admin)
     assert r.status_code == 400 and "does not exist" in r.json()["error"]["message"]
     assert not os.path.exists(path)  # browsing never creates a SQLite file
-    assert PG_PASSWORD not in caplog.text
 
 
 # ------------------------------------------------------------------------------------------------ test
@@ -286,19 +286,21 @@ def test_test_connection_records_state(api_client, admin, token_headers, pg_conn
         assert (entity["ConnectionState"], entity["LastTested"]) == ("Tested", row["LastTested"])
 
 
-def test_failed_test_is_recorded_and_bounded_by_the_timeout(api_client, admin, caplog):
-    caplog.set_level(logging.DEBUG)
+def test_failed_test_is_recorded_and_bounded_by_the_timeout(api_client, admin):
     down = unique("as_conn_down")
     store_connection(
         down, "mysql", host="127.0.0.1", port=_free_port(), login="root", password="my-secret-pw"
     )
-    r = api_client.post(f"{API}/testConnection", json={"ConnectionName": down, "Timeout": "3"}, headers=admin)
+    with CapturedLogs() as logs:
+        r = api_client.post(
+            f"{API}/testConnection", json={"ConnectionName": down, "Timeout": "3"}, headers=admin
+        )
     (row,) = rows(r)
     assert (row["Result"], row["ConnectionState"], row["ServerVersion"]) == ("Failed", "Failed", None)
     assert float(row["Seconds"]) < 4 and "my-secret-pw" not in r.text
     entity = api_client.get(f"{API}/connections('{down}')", headers=admin).json()
     assert entity["ConnectionState"] == "Failed"
-    assert "testConnection" in caplog.text and "my-secret-pw" not in caplog.text
+    assert "testConnection" in logs.text and "my-secret-pw" not in logs.text
 
 
 def test_secrets_file_connections_are_listed_read_only(
