@@ -41,6 +41,8 @@ router = APIRouter(tags=["actions"])
 
 #: how long executeJob waits for a just-created or just-changed job's DAG to be parsed
 DAG_WAIT_SECONDS = 30.0
+#: while waiting for a DAG, how often to ask the dag-processor again (it may have dropped a request)
+REPARSE_EVERY_SECONDS = 2.0
 TERMINAL = FINAL
 _DAG_ERRORS = {
     "missing": "DagNotReady",
@@ -58,10 +60,31 @@ def _job_for(key: str, principal: Principal, action: Any, *, session: Any) -> An
     return job
 
 
+def _check_and_nudge(job: Any, nudge: list[float], *, session: Any) -> runs.DagCheck:
+    """The DAG's readiness; while it is not parsed yet, ask for a parse again every few seconds.
+
+    The dag-processor drops a priority request that arrives while it is parsing the same file (the file is
+    then parsed again only after ``min_file_process_interval``, 30 s by default): a job created and
+    executed at once must not wait for that, so the request is repeated until the DAG is there.
+    """
+    import time
+
+    from airflow_sync.jobs import store
+
+    check = runs.check_dag(job, session=session)
+    if check.may_appear and time.monotonic() - nudge[0] >= REPARSE_EVERY_SECONDS:
+        store.request_reparse(session)
+        nudge[0] = time.monotonic()
+    return check
+
+
 async def _wait_for_dag(job: Any) -> None:
     """Wait (polling) while the DAG is not parsed yet; refuse DAGs that cannot run."""
+    import time
+
+    nudge = [time.monotonic()]  # the job's write requested the first parse
     check, _ = await poll(
-        lambda: in_session(runs.check_dag, (job,), {}),
+        lambda: in_session(_check_and_nudge, (job, nudge), {}),
         lambda c: not c.may_appear,
         timeout=DAG_WAIT_SECONDS,
         first_delay=0.1,
