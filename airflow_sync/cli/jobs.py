@@ -142,13 +142,23 @@ def apply_jobs(jobs: list[Job], *, session: Session, dry_run: bool = False) -> l
             elif current.version == job.version:
                 changes.append(Change("unchanged", current, current.version))
             else:
-                new = dataclasses.replace(job, job_id=current.job_id)  # the JobId of a job never changes
+                new = _as_update_of(job, current)
                 if not dry_run:
                     new = store.update_job(new, expected_version=current.version, session=session)
                 changes.append(Change("updated", new, current.version))
         except AirflowSyncError as exc:
             raise CommandError(f"job {job.name!r}: {exc}; nothing was changed") from exc
     return changes
+
+
+def _as_update_of(job: Any, current: Any) -> Any:
+    """``job`` (read from a file) as the new content of the stored ``current``: the JobId of a job never
+    changes, and its queries that are still there keep their TaskIds (the tasks API names them)."""
+    from airflow_sync.jobs.replicate import normalize_query_text
+    from airflow_sync.jobs.task_ids import carried_task_ids
+
+    ids = carried_task_ids(current.queries, current.task_ids, job.queries, normalize_query_text)
+    return dataclasses.replace(job, job_id=current.job_id, task_ids=ids)
 
 
 def cmd_apply(args: argparse.Namespace) -> int:

@@ -130,6 +130,8 @@ def test_apply_creates_then_reports_unchanged_then_updates_keeping_the_job_id(co
     updated = stored(a)
     assert updated.job_id == first.job_id
     assert updated.queries == ("REPLICATE [Customers]", "REPLICATE [Products]") and updated.batch_size == 250
+    assert updated.task_ids[0] == first.task_ids[0]  # a query still there keeps its TaskId
+    assert updated.task_ids[1] not in first.task_ids
 
 
 def test_dry_run_changes_nothing(conns, names, tmp_path, capsys):
