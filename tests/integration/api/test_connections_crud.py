@@ -201,8 +201,16 @@ def test_generic_sql_types_take_the_clear_keys(api_client, admin, airflow_home):
     assert _test(api_client, admin, name)["ServerVersion"].startswith("duckdb")
     tables = rows(api_client.post(f"{API}/getConnectionTables", json={"ConnectionName": name}, headers=admin))
     assert [(t["TableName"], t["TableType"]) for t in tables] == [("sales", "TABLE")]
-    # (column reflection goes through SQLAlchemy's inspector, which duckdb_engine 0.17 cannot serve against
-    # duckdb 2.0 here: pg_catalog.pg_collation is missing; the engine's generic reflect shares that limit)
+    r = api_client.post(
+        f"{API}/getConnectionTableColumns", json={"ConnectionName": name, "Table": "sales"}, headers=admin
+    )
+    cols = {c["ColumnName"]: c for c in rows(r)}
+    assert (cols["id"]["IsPrimaryKey"], cols["id"]["IsNullable"]) == ("True", "False")
+    assert (cols["amount"]["DataType"], cols["amount"]["Precision"], cols["amount"]["Scale"]) == (
+        "DECIMAL",
+        "10",
+        "2",
+    )
     bad = api_client.post(
         f"{API}/connections",
         json={"Name": unique("as_duck"), "ProviderName": "duckdb", "ConnectionString": "Server=x;Charset=y"},
