@@ -60,6 +60,9 @@ def _portable(block: bytes) -> bytes:
     return _PG_ONLY.sub(lambda m: _UNESCAPE[m.group(0)], block)
 
 
+#: bytes gathered per write of the in-engine COPY pipe
+_COPY_CHUNK = 1 << 20
+
 _MOD = re.compile(r"\((\d+)(?:,(\d+))?\)")
 
 
@@ -289,10 +292,17 @@ class PostgresDialect(PostgresMerge):
                 scur.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as out,
                 dcur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as inp,
             ):
-                for i, block in enumerate(out):
-                    inp.write(block)
-                    if i % 256 == 0:
+                # libpq hands COPY TO data over one row per call; sending each row on its own costs a
+                # Python call and a libpq call per row, so rows are gathered into ~1 MB writes
+                buf = bytearray()
+                for block in out:
+                    buf += block
+                    if len(buf) >= _COPY_CHUNK:
+                        inp.write(bytes(buf))
+                        buf.clear()
                         token.check()
+                if buf:
+                    inp.write(bytes(buf))
             return int(dcur.rowcount)
 
     # --- text pipe (see engine/route.py) ------------------------------------------------------------
