@@ -77,7 +77,10 @@ export function AddTablesDialog(props: { connection: string; open: boolean; onCl
                           <Table.Body>
                             {(columns.data ?? []).map((c) => (
                               <Table.Row key={c.ColumnName}>
-                                <Table.Cell fontFamily="mono">{c.ColumnName}{String(c.IsPrimaryKey).toLowerCase() === "true" ? " 🔑" : ""}</Table.Cell>
+                                <Table.Cell fontFamily="mono">
+                                  {c.ColumnName}{" "}
+                                  {String(c.IsPrimaryKey).toLowerCase() === "true" ? <Badge size="xs" colorPalette="yellow" title="primary key">PK</Badge> : null}
+                                </Table.Cell>
                                 <Table.Cell>{c.DataType}{c.MaxLength ? `(${c.MaxLength})` : ""}</Table.Cell>
                                 <Table.Cell>{String(c.IsNullable).toLowerCase() === "true" ? "yes" : "no"}</Table.Cell>
                               </Table.Row>

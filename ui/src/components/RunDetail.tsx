@@ -72,7 +72,7 @@ export function RunDetail({ job, runId, version }: { job: Job; runId: string; ve
       <HStack justify="space-between" wrap="wrap" gap={2}>
         <Heading size="sm">Log <Text as="span" fontWeight="normal" color="fg.muted" fontSize="xs">(detail set by the job's Verbosity {job.Verbosity ?? "2"})</Text></Heading>
         <HStack gap={2}>
-          <NativeSelect.Root size="xs" w="auto">
+          <NativeSelect.Root size="xs" w="64">
             <NativeSelect.Field aria-label="Log of" value={attempt} onChange={(e) => setAttempt(e.target.value)}>
               <option value="all">All tasks</option>
               {(log.data ?? []).map((l) => (

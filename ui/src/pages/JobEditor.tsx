@@ -207,7 +207,7 @@ function EditorForm({ job }: { job?: Job }) {
                     ) : null}
                   </HStack>
                   {problem ? (
-                    <Field.ErrorText whiteSpace="pre-wrap" data-testid={`query-${i + 1}-error`}>
+                    <Field.ErrorText whiteSpace="pre-wrap" flexDirection="column" alignItems="flex-start" data-testid={`query-${i + 1}-error`}>
                       {position !== undefined ? <PositionMarker text={q.text} position={position} /> : null}
                       {problem.message}
                     </Field.ErrorText>

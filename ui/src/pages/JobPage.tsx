@@ -152,7 +152,9 @@ export function JobPage() {
                       <Table.Cell>{i + 1}</Table.Cell>
                       <Table.Cell maxW="lg"><Code whiteSpace="pre-wrap" wordBreak="break-word" fontSize="xs">{q}</Code></Table.Cell>
                       <Table.Cell wordBreak="break-all">{tableOf(q)}</Table.Cell>
-                      <Table.Cell>{last ? <StatusBadge status={last.Status} /> : <Text color="fg.muted" fontSize="sm">never run</Text>}</Table.Cell>
+                      <Table.Cell>
+                        {last ? <StatusBadge status={last.Status} /> : status.isPending ? <Skeleton h="4" w="16" /> : <Text color="fg.muted" fontSize="sm">never run</Text>}
+                      </Table.Cell>
                       <Table.Cell textAlign="end">{records(last?.RecordsAffected)}</Table.Cell>
                       <Table.Cell whiteSpace="nowrap">{last?.RunStartDate ? duration(last.RunStartDate, last.RunEndDate) : "—"}</Table.Cell>
                       <Table.Cell maxW="sm"><Text fontSize="xs" color="fg.error" whiteSpace="pre-wrap" lineClamp={4}>{last?.Status === "FAILED" ? last.Result : ""}</Text></Table.Cell>

@@ -128,8 +128,8 @@ export function JobsList() {
                   </Button>
                 </Table.ColumnHeader>
               ))}
-              <Table.ColumnHeader>Rows · Duration</Table.ColumnHeader>
-              <Table.ColumnHeader textAlign="end">Actions</Table.ColumnHeader>
+              <Table.ColumnHeader fontSize="xs" fontWeight="semibold" whiteSpace="nowrap">Rows · Duration</Table.ColumnHeader>
+              <Table.ColumnHeader fontSize="xs" fontWeight="semibold" textAlign="end">Actions</Table.ColumnHeader>
             </Table.Row>
           </Table.Header>
           <Table.Body>
@@ -184,7 +184,7 @@ function JobRow({ job, latest }: { job: Job; latest?: { RecordsAffected?: string
       <Table.Cell whiteSpace="nowrap">
         <VStack align="start" gap={0}>
           <StatusBadge status={job.Status} />
-          <Text fontSize="xs" color="fg.muted">{formatTime(job.LastRun)}</Text>
+          {job.LastRun ? <Text fontSize="xs" color="fg.muted">{formatTime(job.LastRun)}</Text> : null}
         </VStack>
       </Table.Cell>
       <Table.Cell whiteSpace="nowrap" fontSize="sm">
