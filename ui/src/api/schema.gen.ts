@@ -594,63 +594,135 @@ export interface components {
             "@odata.context": string;
             /** @Odata.Count */
             "@odata.count"?: number | null;
-            /**
-             * Value
-             * @description ConnectionResponse rows (only $select fields when given)
-             */
-            value: {
-                [key: string]: unknown;
-            }[];
+            /** Value */
+            value: components["schemas"]["ConnectionRow"][];
         };
         /**
          * ConnectionResponse
-         * @description A connection entity; the connection string has its password and secret-like extras masked.
+         * @description One connection entity.
          */
         ConnectionResponse: {
             /** @Odata.Context */
-            "@odata.context"?: string | null;
+            "@odata.context": string;
             /**
              * Canremove
              * @description True or False
+             * @default
              */
             CanRemove: string;
             /**
              * Canupdate
              * @description True or False
+             * @default
              */
             CanUpdate: string;
             /**
              * Connectionstate
              * @description Tested, Failed or Untested
+             * @default
              */
             ConnectionState: string;
             /**
              * Connectionstring
              * @description Key=Value;... with secrets as ********
+             * @default
              */
             ConnectionString: string;
             /**
              * Connectiontype
              * @description the Airflow connection type
+             * @default
              */
             ConnectionType: string;
-            /** Description */
+            /**
+             * Description
+             * @default
+             */
             Description: string;
             /**
              * Lasttested
              * @description ISO-8601 time of the last testConnection
              */
             LastTested?: string | null;
-            /** Name */
+            /**
+             * Name
+             * @default
+             */
             Name: string;
             /**
              * Origin
-             * @description metastore (editable), environment or secrets file (read-only)
+             * @description metastore (editable), environment, secrets file or secrets backend
+             * @default
              */
             Origin: string;
             /**
              * Providername
-             * @description PostgreSQL, MySQL, MariaDB, SQLite, or the Airflow connection type
+             * @description PostgreSQL, MySQL, MariaDB, SQLite, or the Airflow type
+             * @default
+             */
+            ProviderName: string;
+        };
+        /**
+         * ConnectionRow
+         * @description A connection; the connection string has its password and secret-like extras masked. ``$select`` may
+         *     leave fields out.
+         */
+        ConnectionRow: {
+            /**
+             * Canremove
+             * @description True or False
+             * @default
+             */
+            CanRemove: string;
+            /**
+             * Canupdate
+             * @description True or False
+             * @default
+             */
+            CanUpdate: string;
+            /**
+             * Connectionstate
+             * @description Tested, Failed or Untested
+             * @default
+             */
+            ConnectionState: string;
+            /**
+             * Connectionstring
+             * @description Key=Value;... with secrets as ********
+             * @default
+             */
+            ConnectionString: string;
+            /**
+             * Connectiontype
+             * @description the Airflow connection type
+             * @default
+             */
+            ConnectionType: string;
+            /**
+             * Description
+             * @default
+             */
+            Description: string;
+            /**
+             * Lasttested
+             * @description ISO-8601 time of the last testConnection
+             */
+            LastTested?: string | null;
+            /**
+             * Name
+             * @default
+             */
+            Name: string;
+            /**
+             * Origin
+             * @description metastore (editable), environment, secrets file or secrets backend
+             * @default
+             */
+            Origin: string;
+            /**
+             * Providername
+             * @description PostgreSQL, MySQL, MariaDB, SQLite, or the Airflow type
+             * @default
              */
             ProviderName: string;
         };
@@ -893,6 +965,7 @@ export interface components {
              * @description the next scheduled run as Airflow will create it; null when not scheduled
              */
             NextRun: string | null;
+            /** @description e-mail subject; no control characters */
             NotifyEmailSubject: string;
             /** @description comma-separated addresses; required when SendEmailNotification */
             NotifyEmailTo: string;
@@ -965,6 +1038,7 @@ export interface components {
             LastRun?: string | number | boolean | null;
             /** @description read-only: accepted and ignored */
             NextRun?: string | number | boolean | null;
+            /** @description e-mail subject; no control characters */
             NotifyEmailSubject?: string | null;
             /** @description comma-separated addresses; required when SendEmailNotification */
             NotifyEmailTo?: string | null;
@@ -1033,6 +1107,7 @@ export interface components {
             LastRun?: string | number | boolean | null;
             /** @description read-only: accepted and ignored */
             NextRun?: string | number | boolean | null;
+            /** @description e-mail subject; no control characters */
             NotifyEmailSubject?: string | null;
             /** @description comma-separated addresses; required when SendEmailNotification */
             NotifyEmailTo?: string | null;
@@ -1102,6 +1177,7 @@ export interface components {
              * @description the next scheduled run as Airflow will create it; null when not scheduled
              */
             NextRun?: string | null;
+            /** @description e-mail subject; no control characters */
             NotifyEmailSubject?: string;
             /** @description comma-separated addresses; required when SendEmailNotification */
             NotifyEmailTo?: string;
@@ -1292,45 +1368,93 @@ export interface components {
             "@odata.context": string;
             /** @Odata.Count */
             "@odata.count"?: number | null;
-            /**
-             * Value
-             * @description TaskResponse rows (only the $select fields when given)
-             */
-            value: {
-                [key: string]: unknown;
-            }[];
+            /** Value */
+            value: components["schemas"]["TaskRow"][];
         };
-        /**
-         * TaskResponse
-         * @description One task: a ``Query#N`` of its job.
-         */
+        /** TaskResponse */
         TaskResponse: {
             /** @Odata.Context */
-            "@odata.context"?: string | null;
+            "@odata.context": string;
             /**
              * Index
              * @description 1-based position in the job (dense)
+             * @default
              */
             Index: string;
-            /** Jobid */
+            /**
+             * Jobid
+             * @default
+             */
             JobId: string;
-            /** Jobname */
+            /**
+             * Jobname
+             * @default
+             */
             JobName: string;
-            /** Query */
+            /**
+             * Query
+             * @default
+             */
             Query: string;
             /**
              * Rowversion
              * @description the job's version; changes with any change of the job
+             * @default
              */
             RowVersion: string;
             /**
              * Table
              * @description the source table the query reads (null if it does not parse)
              */
-            Table: string | null;
+            Table?: string | null;
             /**
              * Taskid
              * @description server-assigned, stable for the task's life (a large integer as text)
+             * @default
+             */
+            TaskId: string;
+        };
+        /**
+         * TaskRow
+         * @description One task: a ``Query#N`` of its job (``$select`` may leave fields out).
+         */
+        TaskRow: {
+            /**
+             * Index
+             * @description 1-based position in the job (dense)
+             * @default
+             */
+            Index: string;
+            /**
+             * Jobid
+             * @default
+             */
+            JobId: string;
+            /**
+             * Jobname
+             * @default
+             */
+            JobName: string;
+            /**
+             * Query
+             * @default
+             */
+            Query: string;
+            /**
+             * Rowversion
+             * @description the job's version; changes with any change of the job
+             * @default
+             */
+            RowVersion: string;
+            /**
+             * Table
+             * @description the source table the query reads (null if it does not parse)
+             */
+            Table?: string | null;
+            /**
+             * Taskid
+             * @description server-assigned, stable for the task's life (a large integer as text)
+             * @default
              */
             TaskId: string;
         };
@@ -1588,7 +1712,18 @@ export interface operations {
     };
     listConnections: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description OData filter: eq ne gt ge lt le, and or not, ( ), contains/startswith/endswith, tolower/toupper/trim/length; 'text' literals, numbers, true/false/null, dates (2024-01-31, 2024-01-31T08:00:00Z). A 400 gives the position of a syntax error. */
+                $filter?: string;
+                /** @description fields to return (comma-separated) */
+                $select?: ("Name" | "ProviderName" | "ConnectionType" | "ConnectionString" | "ConnectionState" | "LastTested" | "Origin" | "Description" | "CanUpdate" | "CanRemove")[];
+                /** @description sort keys, each 'Field [asc|desc]' (comma-separated) */
+                $orderby?: ("Name" | "Name asc" | "Name desc" | "ProviderName" | "ProviderName asc" | "ProviderName desc" | "ConnectionType" | "ConnectionType asc" | "ConnectionType desc" | "ConnectionString" | "ConnectionString asc" | "ConnectionString desc" | "ConnectionState" | "ConnectionState asc" | "ConnectionState desc" | "LastTested" | "LastTested asc" | "LastTested desc" | "Origin" | "Origin asc" | "Origin desc" | "Description" | "Description asc" | "Description desc" | "CanUpdate" | "CanUpdate asc" | "CanUpdate desc" | "CanRemove" | "CanRemove asc" | "CanRemove desc")[];
+                $top?: number;
+                $skip?: number;
+                /** @description true: the envelope carries @odata.count (rows matching $filter) */
+                $count?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1658,7 +1793,10 @@ export interface operations {
                      * @description Key=Value;... e.g. Server=db;Port=5432;Database=crm;User=etl;Password=...; SQLite: Database=/abs/path.db
                      */
                     ConnectionString: string;
-                    /** Description */
+                    /**
+                     * Description
+                     * @description free text
+                     */
                     Description?: string | null;
                     /**
                      * Name
@@ -1667,7 +1805,7 @@ export interface operations {
                     Name: string;
                     /**
                      * Providername
-                     * @description PostgreSQL, MySQL, MariaDB, SQLite (CData. prefix allowed), or the Airflow connection type of another SQL database whose hook is installed (e.g. duckdb)
+                     * @description PostgreSQL, MySQL, MariaDB, SQLite (CData. prefix allowed), or the Airflow connection type of another SQL database whose provider is installed (e.g. duckdb)
                      */
                     ProviderName: string;
                     /**
@@ -1677,7 +1815,7 @@ export interface operations {
                     Verbosity?: number | string | null;
                     /**
                      * Workspaceid
-                     * @description only 'default' exists
+                     * @description only 'default' (or empty) exists
                      */
                     WorkspaceId?: string | null;
                 };
@@ -1687,8 +1825,11 @@ export interface operations {
                      * @description Key=Value;... e.g. Server=db;Port=5432;Database=crm;User=etl;Password=...; SQLite: Database=/abs/path.db
                      */
                     ConnectionString: string;
-                    /** Description */
-                    Description?: string | null;
+                    /**
+                     * Description
+                     * @description free text
+                     */
+                    Description?: string;
                     /**
                      * Name
                      * @description the Airflow connection id: 1-250 chars [A-Za-z0-9_.-]
@@ -1696,19 +1837,19 @@ export interface operations {
                     Name: string;
                     /**
                      * Providername
-                     * @description PostgreSQL, MySQL, MariaDB, SQLite (CData. prefix allowed), or the Airflow connection type of another SQL database whose hook is installed (e.g. duckdb)
+                     * @description PostgreSQL, MySQL, MariaDB, SQLite (CData. prefix allowed), or the Airflow connection type of another SQL database whose provider is installed (e.g. duckdb)
                      */
                     ProviderName: string;
                     /**
                      * Verbosity
                      * @description accepted for CData compatibility; ignored
                      */
-                    Verbosity?: number | string | null;
+                    Verbosity?: number | string;
                     /**
                      * Workspaceid
-                     * @description only 'default' exists
+                     * @description only 'default' (or empty) exists
                      */
-                    WorkspaceId?: string | null;
+                    WorkspaceId?: string;
                 };
             };
         };
@@ -1784,6 +1925,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description X, 'X' (a quote inside doubled) or Name='X' */
                 key: string;
             };
             cookie?: never;
@@ -1861,6 +2003,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description X, 'X' (a quote inside doubled) or Name='X' */
                 key: string;
             };
             cookie?: never;
@@ -1868,9 +2011,15 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** Connectionstring */
+                    /**
+                     * Connectionstring
+                     * @description only these keys change
+                     */
                     ConnectionString?: string | null;
-                    /** Description */
+                    /**
+                     * Description
+                     * @description free text
+                     */
                     Description?: string | null;
                     /**
                      * Name
@@ -1887,31 +2036,43 @@ export interface operations {
                      * @description accepted for CData compatibility; ignored
                      */
                     Verbosity?: number | string | null;
-                    /** Workspaceid */
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
                     WorkspaceId?: string | null;
                 };
                 "application/x-www-form-urlencoded": {
-                    /** Connectionstring */
-                    ConnectionString?: string | null;
-                    /** Description */
-                    Description?: string | null;
+                    /**
+                     * Connectionstring
+                     * @description only these keys change
+                     */
+                    ConnectionString?: string;
+                    /**
+                     * Description
+                     * @description free text
+                     */
+                    Description?: string;
                     /**
                      * Name
                      * @description may be sent only unchanged
                      */
-                    Name?: string | null;
+                    Name?: string;
                     /**
                      * Providername
                      * @description may be sent only unchanged
                      */
-                    ProviderName?: string | null;
+                    ProviderName?: string;
                     /**
                      * Verbosity
                      * @description accepted for CData compatibility; ignored
                      */
-                    Verbosity?: number | string | null;
-                    /** Workspaceid */
-                    WorkspaceId?: string | null;
+                    Verbosity?: number | string;
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
+                    WorkspaceId?: string;
                 };
             };
         };
@@ -2005,6 +2166,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description X, 'X' (a quote inside doubled) or Name='X' */
                 key: string;
             };
             cookie?: never;
@@ -2089,6 +2251,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description X, 'X' (a quote inside doubled) or Name='X' */
                 key: string;
                 prop: string;
             };
@@ -2096,18 +2259,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        "@odata.context"?: string;
-                        value?: string | null;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PropertyValue"];
                 };
             };
             /** @description Bad input: error.target names the field (error.details lists every problem) */
@@ -2172,6 +2330,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description X, 'X' (a quote inside doubled) or Name='X' */
                 key: string;
                 prop: string;
             };
@@ -2631,10 +2790,13 @@ export interface operations {
                     Table: string;
                     /**
                      * Timeout
-                     * @description seconds, 1-300 (default 15)
+                     * @description seconds (default 15)
                      */
                     Timeout?: number | string | null;
-                    /** Workspaceid */
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
                     WorkspaceId?: string | null;
                 };
                 "application/x-www-form-urlencoded": {
@@ -2650,11 +2812,14 @@ export interface operations {
                     Table: string;
                     /**
                      * Timeout
-                     * @description seconds, 1-300 (default 15)
+                     * @description seconds (default 15)
                      */
-                    Timeout?: number | string | null;
-                    /** Workspaceid */
-                    WorkspaceId?: string | null;
+                    Timeout?: number | string;
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
+                    WorkspaceId?: string;
                 };
             };
         };
@@ -2744,12 +2909,12 @@ export interface operations {
                      * Includecatalog
                      * @description default false: fill Catalog
                      */
-                    IncludeCatalog?: boolean | string | null;
+                    IncludeCatalog?: boolean | (0 | 1) | string | null;
                     /**
                      * Includeschema
                      * @description default true: fill Schema
                      */
-                    IncludeSchema?: boolean | string | null;
+                    IncludeSchema?: boolean | (0 | 1) | string | null;
                     /**
                      * Schema
                      * @description only this schema (PostgreSQL schema, MySQL database, SQLite main)
@@ -2762,12 +2927,12 @@ export interface operations {
                     SkipTable?: number | string | null;
                     /**
                      * Tableorview
-                     * @description TABLES, VIEWS or ALL (default)
+                     * @description TABLES, VIEWS or ALL (default), any case
                      */
                     TableOrView?: string | null;
                     /**
                      * Timeout
-                     * @description seconds, 1-300 (default 15)
+                     * @description seconds (default 15)
                      */
                     Timeout?: number | string | null;
                     /**
@@ -2775,7 +2940,10 @@ export interface operations {
                      * @description at most this many rows
                      */
                     TopTable?: number | string | null;
-                    /** Workspaceid */
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
                     WorkspaceId?: string | null;
                 };
                 "application/x-www-form-urlencoded": {
@@ -2788,39 +2956,42 @@ export interface operations {
                      * Includecatalog
                      * @description default false: fill Catalog
                      */
-                    IncludeCatalog?: boolean | string | null;
+                    IncludeCatalog?: boolean | (0 | 1) | string;
                     /**
                      * Includeschema
                      * @description default true: fill Schema
                      */
-                    IncludeSchema?: boolean | string | null;
+                    IncludeSchema?: boolean | (0 | 1) | string;
                     /**
                      * Schema
                      * @description only this schema (PostgreSQL schema, MySQL database, SQLite main)
                      */
-                    Schema?: string | null;
+                    Schema?: string;
                     /**
                      * Skiptable
                      * @description skip this many rows first
                      */
-                    SkipTable?: number | string | null;
+                    SkipTable?: number | string;
                     /**
                      * Tableorview
-                     * @description TABLES, VIEWS or ALL (default)
+                     * @description TABLES, VIEWS or ALL (default), any case
                      */
-                    TableOrView?: string | null;
+                    TableOrView?: string;
                     /**
                      * Timeout
-                     * @description seconds, 1-300 (default 15)
+                     * @description seconds (default 15)
                      */
-                    Timeout?: number | string | null;
+                    Timeout?: number | string;
                     /**
                      * Toptable
                      * @description at most this many rows
                      */
-                    TopTable?: number | string | null;
-                    /** Workspaceid */
-                    WorkspaceId?: string | null;
+                    TopTable?: number | string;
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
+                    WorkspaceId?: string;
                 };
             };
         };
@@ -3651,6 +3822,7 @@ export interface operations {
                     LastRun?: string | number | boolean;
                     /** @description read-only: accepted and ignored */
                     NextRun?: string | number | boolean;
+                    /** @description e-mail subject; no control characters */
                     NotifyEmailSubject?: string;
                     /** @description comma-separated addresses; required when SendEmailNotification */
                     NotifyEmailTo?: string;
@@ -3885,6 +4057,7 @@ export interface operations {
                     LastRun?: string | number | boolean;
                     /** @description read-only: accepted and ignored */
                     NextRun?: string | number | boolean;
+                    /** @description e-mail subject; no control characters */
                     NotifyEmailSubject?: string;
                     /** @description comma-separated addresses; required when SendEmailNotification */
                     NotifyEmailTo?: string;
@@ -4445,7 +4618,22 @@ export interface operations {
     };
     listTasks: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description OData filter: eq ne gt ge lt le, and or not, ( ), contains/startswith/endswith, tolower/toupper/trim/length; 'text' literals, numbers, true/false/null, dates (2024-01-31, 2024-01-31T08:00:00Z). A 400 gives the position of a syntax error. */
+                $filter?: string;
+                /** @description fields to return (comma-separated) */
+                $select?: ("TaskId" | "JobName" | "JobId" | "Index" | "Query" | "Table" | "RowVersion")[];
+                /** @description sort keys, each 'Field [asc|desc]' (comma-separated) */
+                $orderby?: ("TaskId" | "TaskId asc" | "TaskId desc" | "JobName" | "JobName asc" | "JobName desc" | "JobId" | "JobId asc" | "JobId desc" | "Index" | "Index asc" | "Index desc" | "Query" | "Query asc" | "Query desc" | "Table" | "Table asc" | "Table desc" | "RowVersion" | "RowVersion asc" | "RowVersion desc")[];
+                $top?: number;
+                $skip?: number;
+                /** @description true: the envelope carries @odata.count (rows matching $filter) */
+                $count?: boolean;
+                /** @description only this job's tasks */
+                JobName?: string;
+                /** @description same, by JobId */
+                JobId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4512,7 +4700,10 @@ export interface operations {
     updateTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the job's version the change is based on (its ETag or the tasks' RowVersion), e.g. "3f2a9c0e1b7d4a55"; a job changed since gets 409 JobConflict and nothing is written. * matches any. */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4521,17 +4712,17 @@ export interface operations {
                 "application/json": {
                     /**
                      * Index
-                     * @description move the task to this 1-based position
+                     * @description 1-based position; later tasks shift
                      */
                     Index?: number | string | null;
                     /**
                      * Jobid
-                     * @description may be sent; must be the job of the key
+                     * @description the job's JobName (or give JobId)
                      */
                     JobId?: string | null;
                     /**
                      * Jobname
-                     * @description may be sent; must be the job of the key
+                     * @description the job's JobName (or give JobId)
                      */
                     JobName?: string | null;
                     /**
@@ -4541,12 +4732,12 @@ export interface operations {
                     Query?: string | null;
                     /**
                      * Rowversion
-                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     * @description the RowVersion read with the task: 409 JobConflict when the job changed since
                      */
                     RowVersion?: string | null;
                     /**
                      * Table
-                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] (Query wins when both are sent)
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] ([s].[t] for a qualified name)
                      */
                     Table?: string | null;
                     /**
@@ -4554,47 +4745,53 @@ export interface operations {
                      * @description the task to change
                      */
                     TaskId: string;
-                    /** Workspaceid */
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
                     WorkspaceId?: string | null;
                 };
                 "application/x-www-form-urlencoded": {
                     /**
                      * Index
-                     * @description move the task to this 1-based position
+                     * @description 1-based position; later tasks shift
                      */
-                    Index?: number | string | null;
+                    Index?: number | string;
                     /**
                      * Jobid
-                     * @description may be sent; must be the job of the key
+                     * @description the job's JobName (or give JobId)
                      */
-                    JobId?: string | null;
+                    JobId?: string;
                     /**
                      * Jobname
-                     * @description may be sent; must be the job of the key
+                     * @description the job's JobName (or give JobId)
                      */
-                    JobName?: string | null;
+                    JobName?: string;
                     /**
                      * Query
                      * @description the task's REPLICATE statement
                      */
-                    Query?: string | null;
+                    Query?: string;
                     /**
                      * Rowversion
-                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     * @description the RowVersion read with the task: 409 JobConflict when the job changed since
                      */
-                    RowVersion?: string | null;
+                    RowVersion?: string;
                     /**
                      * Table
-                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] (Query wins when both are sent)
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] ([s].[t] for a qualified name)
                      */
-                    Table?: string | null;
+                    Table?: string;
                     /**
                      * Taskid
                      * @description the task to change
                      */
                     TaskId: string;
-                    /** Workspaceid */
-                    WorkspaceId?: string | null;
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
+                    WorkspaceId?: string;
                 };
             };
         };
@@ -4677,7 +4874,10 @@ export interface operations {
     createTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the job's version the change is based on (its ETag or the tasks' RowVersion), e.g. "3f2a9c0e1b7d4a55"; a job changed since gets 409 JobConflict and nothing is written. * matches any. */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4686,12 +4886,12 @@ export interface operations {
                 "application/json": {
                     /**
                      * Index
-                     * @description 1-based position; later tasks shift (default: the end)
+                     * @description 1-based position; later tasks shift
                      */
                     Index?: number | string | null;
                     /**
                      * Jobid
-                     * @description instead of JobName
+                     * @description the job's JobName (or give JobId)
                      */
                     JobId?: string | null;
                     /**
@@ -4706,57 +4906,73 @@ export interface operations {
                     Query?: string | null;
                     /**
                      * Rowversion
-                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     * @description the RowVersion read with the task: 409 JobConflict when the job changed since
                      */
                     RowVersion?: string | null;
                     /**
                      * Table
-                     * @description instead of Query: a source table; the task becomes REPLICATE [Table]
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] ([s].[t] for a qualified name)
                      */
                     Table?: string | null;
                     /**
                      * Workspaceid
-                     * @description only 'default' exists
+                     * @description only 'default' (or empty) exists
                      */
                     WorkspaceId?: string | null;
-                } & ((unknown | unknown) & (unknown | unknown));
+                } & (({
+                    JobName: unknown;
+                } | {
+                    JobId: unknown;
+                }) & ({
+                    Query: unknown;
+                } | {
+                    Table: unknown;
+                }));
                 "application/x-www-form-urlencoded": {
                     /**
                      * Index
-                     * @description 1-based position; later tasks shift (default: the end)
+                     * @description 1-based position; later tasks shift
                      */
-                    Index?: number | string | null;
+                    Index?: number | string;
                     /**
                      * Jobid
-                     * @description instead of JobName
+                     * @description the job's JobName (or give JobId)
                      */
-                    JobId?: string | null;
+                    JobId?: string;
                     /**
                      * Jobname
                      * @description the job's JobName (or give JobId)
                      */
-                    JobName?: string | null;
+                    JobName?: string;
                     /**
                      * Query
                      * @description the task's REPLICATE statement
                      */
-                    Query?: string | null;
+                    Query?: string;
                     /**
                      * Rowversion
-                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     * @description the RowVersion read with the task: 409 JobConflict when the job changed since
                      */
-                    RowVersion?: string | null;
+                    RowVersion?: string;
                     /**
                      * Table
-                     * @description instead of Query: a source table; the task becomes REPLICATE [Table]
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] ([s].[t] for a qualified name)
                      */
-                    Table?: string | null;
+                    Table?: string;
                     /**
                      * Workspaceid
-                     * @description only 'default' exists
+                     * @description only 'default' (or empty) exists
                      */
-                    WorkspaceId?: string | null;
-                } & ((unknown | unknown) & (unknown | unknown));
+                    WorkspaceId?: string;
+                } & (({
+                    JobName: unknown;
+                } | {
+                    JobId: unknown;
+                }) & ({
+                    Query: unknown;
+                } | {
+                    Table: unknown;
+                }));
             };
         };
         responses: {
@@ -4847,7 +5063,10 @@ export interface operations {
                 /** @description refused (409) if not current */
                 RowVersion?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description the job's version the change is based on (its ETag or the tasks' RowVersion), e.g. "3f2a9c0e1b7d4a55"; a job changed since gets 409 JobConflict and nothing is written. * matches any. */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4931,6 +5150,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the job: X, 'X' (a quote inside doubled), JobName='X', JobId='X'; or TaskId='N' */
                 key: string;
             };
             cookie?: never;
@@ -5006,8 +5226,12 @@ export interface operations {
     putTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the job's version the change is based on (its ETag or the tasks' RowVersion), e.g. "3f2a9c0e1b7d4a55"; a job changed since gets 409 JobConflict and nothing is written. * matches any. */
+                "If-Match"?: string;
+            };
             path: {
+                /** @description the job: X, 'X' (a quote inside doubled), JobName='X', JobId='X'; or TaskId='N' */
                 key: string;
             };
             cookie?: never;
@@ -5017,17 +5241,17 @@ export interface operations {
                 "application/json": {
                     /**
                      * Index
-                     * @description move the task to this 1-based position
+                     * @description 1-based position; later tasks shift
                      */
                     Index?: number | string | null;
                     /**
                      * Jobid
-                     * @description may be sent; must be the job of the key
+                     * @description the job's JobName (or give JobId)
                      */
                     JobId?: string | null;
                     /**
                      * Jobname
-                     * @description may be sent; must be the job of the key
+                     * @description the job's JobName (or give JobId)
                      */
                     JobName?: string | null;
                     /**
@@ -5037,12 +5261,12 @@ export interface operations {
                     Query?: string | null;
                     /**
                      * Rowversion
-                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     * @description the RowVersion read with the task: 409 JobConflict when the job changed since
                      */
                     RowVersion?: string | null;
                     /**
                      * Table
-                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] (Query wins when both are sent)
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] ([s].[t] for a qualified name)
                      */
                     Table?: string | null;
                     /**
@@ -5050,47 +5274,53 @@ export interface operations {
                      * @description the task to change; absent = add a task
                      */
                     TaskId?: string | null;
-                    /** Workspaceid */
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
                     WorkspaceId?: string | null;
                 };
                 "application/x-www-form-urlencoded": {
                     /**
                      * Index
-                     * @description move the task to this 1-based position
+                     * @description 1-based position; later tasks shift
                      */
-                    Index?: number | string | null;
+                    Index?: number | string;
                     /**
                      * Jobid
-                     * @description may be sent; must be the job of the key
+                     * @description the job's JobName (or give JobId)
                      */
-                    JobId?: string | null;
+                    JobId?: string;
                     /**
                      * Jobname
-                     * @description may be sent; must be the job of the key
+                     * @description the job's JobName (or give JobId)
                      */
-                    JobName?: string | null;
+                    JobName?: string;
                     /**
                      * Query
                      * @description the task's REPLICATE statement
                      */
-                    Query?: string | null;
+                    Query?: string;
                     /**
                      * Rowversion
-                     * @description the RowVersion read with the task: refused (409) when the job changed since
+                     * @description the RowVersion read with the task: 409 JobConflict when the job changed since
                      */
-                    RowVersion?: string | null;
+                    RowVersion?: string;
                     /**
                      * Table
-                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] (Query wins when both are sent)
+                     * @description instead of Query: a source table; the task becomes REPLICATE [Table] ([s].[t] for a qualified name)
                      */
-                    Table?: string | null;
+                    Table?: string;
                     /**
                      * Taskid
                      * @description the task to change; absent = add a task
                      */
-                    TaskId?: string | null;
-                    /** Workspaceid */
-                    WorkspaceId?: string | null;
+                    TaskId?: string;
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
+                    WorkspaceId?: string;
                 };
             };
         };
@@ -5190,7 +5420,14 @@ export interface operations {
     };
     countTasks: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description OData filter: eq ne gt ge lt le, and or not, ( ), contains/startswith/endswith, tolower/toupper/trim/length; 'text' literals, numbers, true/false/null, dates (2024-01-31, 2024-01-31T08:00:00Z). A 400 gives the position of a syntax error. */
+                $filter?: string;
+                /** @description only this job's tasks */
+                JobName?: string;
+                /** @description same, by JobId */
+                JobId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5276,7 +5513,7 @@ export interface operations {
                     ProviderName?: string | null;
                     /**
                      * Timeout
-                     * @description seconds, 1-300 (default 15)
+                     * @description seconds (default 15)
                      */
                     Timeout?: number | string | null;
                     /**
@@ -5284,7 +5521,10 @@ export interface operations {
                      * @description accepted for CData compatibility; ignored
                      */
                     Verbosity?: number | string | null;
-                    /** Workspaceid */
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
                     WorkspaceId?: string | null;
                 };
                 "application/x-www-form-urlencoded": {
@@ -5297,19 +5537,22 @@ export interface operations {
                      * Providername
                      * @description accepted for CData compatibility; ignored
                      */
-                    ProviderName?: string | null;
+                    ProviderName?: string;
                     /**
                      * Timeout
-                     * @description seconds, 1-300 (default 15)
+                     * @description seconds (default 15)
                      */
-                    Timeout?: number | string | null;
+                    Timeout?: number | string;
                     /**
                      * Verbosity
                      * @description accepted for CData compatibility; ignored
                      */
-                    Verbosity?: number | string | null;
-                    /** Workspaceid */
-                    WorkspaceId?: string | null;
+                    Verbosity?: number | string;
+                    /**
+                     * Workspaceid
+                     * @description only 'default' (or empty) exists
+                     */
+                    WorkspaceId?: string;
                 };
             };
         };
