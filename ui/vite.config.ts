@@ -17,7 +17,9 @@ const HOST_GLOBALS: Record<string, string> = {
 
 export default defineConfig({
   plugins: [react()],
-  define: { "process.env.NODE_ENV": JSON.stringify("production") },
+  // the library build replaces process.env.NODE_ENV (bundled TanStack Query reads it); tests keep React's
+  // development build, which has act()
+  define: process.env.VITEST ? {} : { "process.env.NODE_ENV": JSON.stringify("production") },
   build: {
     outDir: resolve(__dirname, "../airflow_sync/www/dist"),
     emptyOutDir: false, // sources.sha256 is written beside the bundle after the build
@@ -36,6 +38,8 @@ export default defineConfig({
   },
   test: {
     environment: "happy-dom",
+    // the API client resolves /api.rsc against the document's base, as under Airflow's <base href>
+    environmentOptions: { happyDOM: { url: "http://airflow.test/" } },
     globals: false,
     include: ["src/**/*.test.{ts,tsx}"],
   },

@@ -30,6 +30,8 @@ export const client = createClient<paths>({
   baseUrl: typeof document === "undefined" ? "/api.rsc" : apiBase(),
   credentials: "same-origin",
   headers: { [UI_HEADER]: "1" },
+  // looked up per call, not captured at import (tests put a fake API in its place)
+  fetch: (request: Request) => globalThis.fetch(request),
 });
 
 /** An error answered by the API, in its envelope {"error": {code, message, target?, position?, details?}}. */
