@@ -136,6 +136,40 @@ def worker_env(env: dict[str, str], index: int, port: int) -> dict[str, str]:
     )
 
 
+def _component(name: str, env: dict[str, str], port: int) -> tuple[list[str], dict[str, str]]:
+    """Command line and environment of one component (``api-server-N``, ``worker-N``, ``scheduler`` ...)."""
+    airflow = str(BIN / "airflow")
+    kind, _, number = name.rpartition("-")
+    if kind == "api-server":
+        return [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port + int(number) - 1)], env
+    if kind == "worker":
+        index = int(number) - 1
+        argv = [airflow, "celery", "worker", "--concurrency", "2", "--celery-hostname", f"worker{number}@%h"]
+        return argv, worker_env(env, index, port)
+    if name in ("scheduler", "dag-processor", "triggerer"):
+        return [airflow, name], env
+    raise ClusterError(f"unknown component {name!r}")
+
+
+def revive(name: str, timeout: float = 180) -> None:
+    """Start a component again after a ``kill`` (a replaced worker machine) and wait until it is ready.
+
+    :param name: component name, e.g. ``worker-1``
+    """
+    info = json.loads((STATE / "cluster.json").read_text())
+    if status().get(name):
+        raise ClusterError(f"{name} is running")
+    env = cluster_env(info["db"], info["port"], info.get("heartbeat_timeout", 60))
+    if _log(name).exists():  # readiness is read from the log: start a fresh one
+        _log(name).replace(_log(name).with_suffix(f".{int(time.time())}.log"))
+    proc = _spawn(name, *_component(name, env, info["port"]))
+    try:
+        _wait_ready({name: proc}, info["port"], int(info.get("api_servers", 1)), timeout)
+    except BaseException:
+        kill_component(name)
+        raise
+
+
 def _pidfile(name: str) -> Path:
     return STATE / "pids" / f"{name}.pid"
 
@@ -313,22 +347,9 @@ def start(
         _create_database(db_name, fresh=fresh)
         _run_logged("db-migrate", [str(BIN / "airflow"), "db", "migrate"], env)
         print(f"  airflow db migrate: {time.monotonic() - t0:.0f}s", file=sys.stderr)
-        airflow = str(BIN / "airflow")
-        procs = {}
-        for i in range(api_servers):
-            procs[f"api-server-{i + 1}"] = _spawn(
-                f"api-server-{i + 1}",
-                [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port + i)],
-                env,
-            )
-        for name in ("scheduler", "dag-processor", "triggerer"):
-            procs[name] = _spawn(name, [airflow, name], env)
-        for i in range(workers):
-            procs[f"worker-{i + 1}"] = _spawn(
-                f"worker-{i + 1}",
-                [airflow, "celery", "worker", "--concurrency", "2", "--celery-hostname", f"worker{i + 1}@%h"],
-                worker_env(env, i, port),
-            )
+        names = [f"api-server-{i + 1}" for i in range(api_servers)]
+        names += ["scheduler", "dag-processor", "triggerer"] + [f"worker-{i + 1}" for i in range(workers)]
+        procs = {name: _spawn(name, *_component(name, env, port)) for name in names}
         if not (STATE / "admin.token").exists():
             # Straight into the metadata DB, while the components boot. Unique name: a kept DB may hold one.
             name = f"cluster-admin-{time.strftime('%Y%m%d%H%M%S')}"
@@ -472,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status")
     k = sub.add_parser("kill", help="SIGKILL one component with everything it started (e.g. worker-1)")
     k.add_argument("name")
+    r = sub.add_parser("revive", help="start a killed component again and wait until it is ready")
+    r.add_argument("name")
     sub.add_parser("env")
     a = p.parse_args(argv)
     try:
@@ -489,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
             stop(drop_db=a.drop_db, grace=a.grace)
         elif a.cmd == "kill":
             print(kill_component(a.name))
+        elif a.cmd == "revive":
+            revive(a.name)
         elif a.cmd == "status":
             states = status()
             for name, alive in states.items():

@@ -114,6 +114,11 @@ class Cluster:
         out = self.script("kill", component)
         assert out.returncode == 0, out.stderr
 
+    def revive(self, component: str) -> None:
+        """Start a killed component again (a replaced machine) and wait until it is ready."""
+        out = self.script("revive", component, timeout=240)
+        assert out.returncode == 0, out.stderr[-3000:]
+
     def status(self) -> dict[str, bool]:
         out = self.script("status")
         return {

@@ -90,9 +90,10 @@ def _task(dag_id: str, task_id: str) -> dict[str, Any] | None:
     return dict(zip(("state", "hostname", "try_number"), rows[0], strict=True)) if rows else None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster(tmp_path_factory) -> Cluster:
-    """A whole cluster with its own metadata DB, state dir and ports; always stopped, databases dropped."""
+    """A whole cluster with its own metadata DB, state dir and ports; always stopped, databases dropped.
+    Session scope: ``test_cluster_outcomes`` uses the same cluster (one start per test run)."""
     redis = urlsplit(os.environ.get("AIRFLOW_SYNC_REDIS", "redis://127.0.0.1:6379/5"))
     if not services._reachable(redis.hostname or "127.0.0.1", redis.port or 6379):
         services.unavailable(f"Redis at {redis.hostname}:{redis.port} (the Celery broker)")
