@@ -7,6 +7,7 @@ Both check for cancellation between batches, count what they read, keep the chec
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import queue
 import threading
 import time
@@ -95,7 +96,10 @@ def prefetch(stream: Iterator[Any], check: Callable[[], None], depth: int = 4) -
         finally:
             stream.close()  # type: ignore[attr-defined]
 
-    helper = threading.Thread(target=read, name="engine-read", daemon=True)
+    # the caller's context (statement tracing, engine/trace.py) goes along to the helper
+    helper = threading.Thread(
+        target=contextvars.copy_context().run, args=(read,), name="engine-read", daemon=True
+    )
     helper.start()
     try:
         while True:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
+from airflow_sync.engine import trace
 from airflow_sync.engine.cancel import CancelToken
 from airflow_sync.engine.context import RunContext
 from airflow_sync.engine.dialects import dialect_for
@@ -123,7 +124,8 @@ def _run(
             handles.append(token.register(dst_d.canceller(dst)))
         run = RunContext(plan, src_d, src, dst_d, dst, token, log)
         try:
-            summary = _execute(run)
+            with trace.bound(log, plan.verbosity):  # Verbosity 4-5: the statements, never values
+                summary = _execute(run)
         except ReplicationCancelled:
             raise
         except ReplicationError:

@@ -417,22 +417,35 @@ def test_replication_into_a_server_database_through_its_airflow_connection(
         engine.dispose()
 
 
-@pytest.mark.parametrize("verbosity", [1, 5])
-def test_verbosity_sets_the_job_log_level_and_row_values_are_never_logged(dbs, verbosity, caplog):
+@pytest.mark.parametrize("verbosity", [1, 3, 4, 5])
+def test_each_verbosity_adds_its_detail_and_row_values_are_never_logged(dbs, verbosity, caplog, monkeypatch):
     import logging
 
-    caplog.set_level(logging.DEBUG, logger="airflow_sync.run")
+    from airflow_sync.engine import hooks
+
+    monkeypatch.setattr(hooks, "IN_ENGINE_COPY", False)  # the row path, which reads and writes in batches
+    caplog.set_level(1, logger="airflow_sync.run")
     job = store_job(
         f"dt_verbose_{verbosity}",
-        "REPLICATE [verbose_orders] SELECT * FROM [orders]",
+        "REPLICATE [verbose_orders] SELECT * FROM [orders] WHERE customer <> 'cust-0007-private'",
         Verbosity=str(verbosity),
+        BatchSize="40",
     )
     dr, _ = run(job)
     assert dr.state == "success"
     records = [r for r in caplog.records if r.name.startswith(f"airflow_sync.run.{job.name}.")]
     text = "\n".join(r.getMessage() for r in records)
-    assert "private" not in text  # the customer values of the source rows
+    assert "private" not in text  # neither the rows' values nor the literal in the statement
     if verbosity == 1:
         assert all(r.levelno >= logging.ERROR for r in records)
-    else:
-        assert any(r.levelno == logging.INFO and "100 rows read" in r.getMessage() for r in records)
+        return
+    assert any(r.levelno == logging.INFO and "99 rows read" in r.getMessage() for r in records)
+    batches = [r for r in records if r.getMessage().startswith(("batch ", "window "))]
+    statements = [r for r in records if r.getMessage().startswith("SQL: ")]
+    timed = [r for r in records if r.getMessage().startswith("SQL (")]
+    assert bool(batches) == (verbosity >= 3)  # 3: batches and windows
+    assert bool(statements) == (verbosity == 4) and all(r.levelno == logging.DEBUG for r in statements)
+    assert bool(timed) == (verbosity == 5)  # 5: each statement with its duration and row count
+    if verbosity >= 4:
+        shown = "\n".join(r.getMessage() for r in statements + timed)
+        assert '"verbose_orders"' in shown and '"customer" <> ?' in shown

@@ -319,8 +319,10 @@ def cancel_stop(job: Job, request: CancelRequest, *, session: Session) -> DagRun
         raise JobNotRunningError(f"The run {request.run_id} of job '{job.name}' no longer exists")
     if not request.ended and str(run.state) in ACTIVE_STATES:
         dag = DBDagBag().get_dag_for_run(run, session=session)
-        if dag is None:
-            raise RuntimeError(f"No serialized DAG for run {run.run_id} of {request.dag_id}")
+        if dag is None:  # its DAG version is gone: nothing can schedule its teardown, end it here
+            _end_now(run, session=session)
+            log.info("Cancelled run %s of job %s (no DAG left: ended at once)", run.run_id, job.name)
+            return run
         patch_dag_run_state(dag=dag, dag_run=run, state=DagRunMutableStates.FAILED, session=session)
         session.flush()
         outcome = load_run_info([run], session=session)[run.id].outcome(job)[0]

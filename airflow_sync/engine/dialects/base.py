@@ -9,12 +9,14 @@ standard SQL; backends override what they can do faster.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.engine import URL
 
+from airflow_sync.engine import trace
 from airflow_sync.engine.dialects.merge_sql import PortableMerge
 from airflow_sync.engine.dialects.values import (  # re-exported: dialects import them from here
     COERCE,
@@ -78,16 +80,21 @@ class Dialect(PortableMerge):
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; returns its row count (-1 when unknown)."""
         cur = conn.cursor()
+        started = time.monotonic()
         try:
             cur.execute(sql, tuple(params)) if params else cur.execute(sql)
-            return int(cur.rowcount if cur.rowcount is not None else -1)
+            count = int(cur.rowcount if cur.rowcount is not None else -1)
+            trace.statement(sql, started=started, rows=count)
+            return count
         finally:
             cur.close()
 
     def scalar(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         cur = conn.cursor()
+        started = time.monotonic()
         try:
             cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+            trace.statement(sql, started=started)
             row = cur.fetchone()
             return row[0] if row else None
         finally:
@@ -208,7 +215,9 @@ class Dialect(PortableMerge):
         """Yield the query's rows in lists of at most ``size`` (the driver must not buffer everything)."""
         cur = conn.cursor()
         try:
+            started = time.monotonic()
             cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+            trace.statement(sql, started=started)
             while True:
                 rows = cur.fetchmany(size)
                 if not rows:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from airflow_sync.engine import trace
 from airflow_sync.engine.dialects.base import (
     Converter,
     Dialect,
@@ -231,6 +232,7 @@ class MySQLDialect(MySQLMerge):
         cur = conn.cursor(pymysql.cursors.SSCursor)
         try:
             cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+            trace.statement(sql)
             while True:
                 rows = cur.fetchmany(size)
                 if not rows:

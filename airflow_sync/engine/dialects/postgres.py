@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from airflow_sync.engine import trace
 from airflow_sync.engine.dialects.base import Converter, Row, to_str
 from airflow_sync.engine.dialects.postgres_merge import PostgresMerge
 from airflow_sync.engine.dialects.values import to_aware, to_naive
@@ -203,6 +204,7 @@ class PostgresDialect(PostgresMerge):
         cur.itersize = max(size, 1)
         try:
             cur.execute(sql, tuple(params) or None)
+            trace.statement(sql)
             while True:
                 rows = cur.fetchmany(size)
                 if not rows:
@@ -266,6 +268,7 @@ class PostgresDialect(PostgresMerge):
         n = 0
         with conn.cursor() as cur:
             fmt = " (FORMAT BINARY)" if binary else ""
+            trace.statement(f"COPY {table} ({cols}) FROM STDIN{fmt}")
             with cur.copy(f"COPY {table} ({cols}) FROM STDIN{fmt}") as cp:
                 if binary:
                     cp.set_types(types)
@@ -287,6 +290,8 @@ class PostgresDialect(PostgresMerge):
         self, src_conn: Any, sql: str, dst_conn: Any, table: str, columns: Sequence[Column], token: Any
     ) -> int | None:
         cols = ", ".join(self.quote_ident(c.name) for c in columns)
+        trace.statement(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)")
+        trace.statement(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)")
         with src_conn.cursor() as scur, dst_conn.cursor() as dcur:
             with (
                 scur.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as out,
