@@ -300,6 +300,18 @@ def _engineer(page: Page, air) -> None:
     expect(row).to_contain_text("0 2 * * *")
     shot(page, "11-list")
     readme_shot(page, "readme-jobs-list")
+    # filters answered by the server: status, then source connection
+    page.get_by_label("Status").select_option("Successful")
+    expect(page.locator("[data-testid^=job-row-]")).to_have_count(1)
+    expect(page.get_by_test_id(f"job-row-{JOB}")).to_be_visible()
+    page.get_by_label("Status").select_option("")
+    page.get_by_label("Source filter").select_option("ui_source")
+    expect(page.locator("[data-testid^=job-row-]")).to_have_count(2)
+    page.get_by_label("Destination filter").select_option("ui_source")  # no job writes into the source
+    expect(page.locator("[data-testid^=job-row-]")).to_have_count(0)
+    expect(page.get_by_text("No job matches these filters.")).to_be_visible()
+    page.get_by_label("Source filter").select_option("")
+    page.get_by_label("Destination filter").select_option("")
     page.emulate_media(color_scheme="dark")
     page.reload()
     expect(page.get_by_test_id(f"job-row-{JOB}")).to_be_visible()

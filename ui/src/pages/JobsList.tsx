@@ -7,6 +7,7 @@ import { useEffect, useMemo, useState } from "react";
 import { Link as RouterLink, useNavigate, useSearchParams } from "react-router-dom";
 
 import type { Job } from "../api/client";
+import { useConnections } from "../api/connections";
 import { useAllStatus, useJobs, usePermissions } from "../api/queries";
 import { ErrorAlert, Pager, StatusBadge } from "../components/common";
 import { JobActions } from "../components/JobActions";
@@ -107,10 +108,8 @@ export function JobsList() {
           </NativeSelect.Field>
           <NativeSelect.Indicator />
         </NativeSelect.Root>
-        <Input size="sm" maxW="44" placeholder="Source connection" aria-label="Source filter" defaultValue={source}
-          onBlur={(e) => set({ source: e.target.value.trim() })} onKeyDown={(e) => e.key === "Enter" && set({ source: e.currentTarget.value.trim() })} />
-        <Input size="sm" maxW="44" placeholder="Destination connection" aria-label="Destination filter" defaultValue={destination}
-          onBlur={(e) => set({ destination: e.target.value.trim() })} onKeyDown={(e) => e.key === "Enter" && set({ destination: e.currentTarget.value.trim() })} />
+        <ConnectionFilter label="Source" value={source} onChange={(v) => set({ source: v })} />
+        <ConnectionFilter label="Destination" value={destination} onChange={(v) => set({ destination: v })} />
       </HStack>
       <ErrorAlert error={jobs.error} />
       <Box overflowX="auto" borderWidth="1px" borderRadius="md">
@@ -152,6 +151,27 @@ export function JobsList() {
       </Box>
       {jobs.data ? <Pager page={page} size={PAGE_SIZE} count={jobs.data.count} onPage={(p) => set({ page: String(p) })} label="Jobs" /> : null}
     </Stack>
+  );
+}
+
+/** Filter by a connection: a choice of Airflow's connections (or the id typed, when they cannot be listed). */
+function ConnectionFilter({ label, value, onChange }: { label: string; value: string; onChange: (v: string) => void }) {
+  const connections = useConnections();
+  if (connections.isError) {
+    return (
+      <Input size="sm" maxW="44" placeholder={`${label} connection`} aria-label={`${label} filter`} defaultValue={value}
+        onBlur={(e) => onChange(e.target.value.trim())} onKeyDown={(e) => e.key === "Enter" && onChange(e.currentTarget.value.trim())} />
+    );
+  }
+  return (
+    <NativeSelect.Root size="sm" maxW="48">
+      <NativeSelect.Field aria-label={`${label} filter`} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">Any {label.toLowerCase()}</option>
+        {value && !connections.data?.some((c) => c.Name === value) ? <option value={value}>{value}</option> : null}
+        {(connections.data ?? []).map((c) => <option key={c.Name} value={c.Name}>{c.Name}</option>)}
+      </NativeSelect.Field>
+      <NativeSelect.Indicator />
+    </NativeSelect.Root>
   );
 }
 
