@@ -81,8 +81,13 @@ class TaskStore:
 
 
 def cancel_requested(store: Store) -> str | None:
-    """Who asked this run to stop (cancelJob's key), or None."""
-    value = store.get(markers.CANCEL_KEY)
+    """Who asked this run to stop (cancelJob's key), or None — also when the store cannot be read (the
+    supervisor's heartbeat still stops a cancelled task; a load nobody cancelled must not fail)."""
+    try:
+        value = store.get(markers.CANCEL_KEY)
+    except Exception:
+        log.warning("Could not read the cancel request of this run", exc_info=True)
+        return None
     if isinstance(value, dict):
         return str(value.get("by") or "cancelJob")
     return None
@@ -106,7 +111,11 @@ class CommitRecorder:
         self.doc: dict[str, Any] = {"tries": {}}
         self.cancelled_by: str | None = None
         if try_number > 1:  # earlier tries' records; XCom was cleared when this try started
-            previous = store.get(markers.COMMITS_KEY)
+            try:
+                previous = store.get(markers.COMMITS_KEY)
+            except Exception:  # this try's records are still kept; the earlier ones are only not mirrored
+                self.log.warning("Could not read the commit records of earlier tries", exc_info=True)
+                previous = None
             if markers.tries(previous):
                 self.doc = {"tries": dict(previous["tries"])}
                 self._mirror()
@@ -214,10 +223,7 @@ class CancelWatcher:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            try:
-                who = cancel_requested(self.store)
-            except Exception:  # the supervisor is busy or gone: the heartbeat still stops the task
-                continue
+            who = cancel_requested(self.store)
             if who is not None:
                 self.cancelled_by = who
                 self.log.warning("Cancel requested by %s: stopping the statement in flight", who)

@@ -228,10 +228,18 @@ class NotifyOperator(_JobTask):
         logger = job_logger(job.name, self.task_id, job.verbosity)
         summary = collect(context, job, self.query_ids, with_post=True)
         store = task_store(context)
-        sent = list((store.get(NOTIFIED_KEY) if store is not None else None) or [])
+        sent: list[str] = []
+        if store is not None:
+            try:
+                sent = list(store.get(NOTIFIED_KEY) or [])
+            except Exception:  # at least once: send again rather than not at all
+                self.log.warning("Could not read what an earlier attempt sent", exc_info=True)
         done, error = notifications.send_notifications(job, summary, logger=logger, skip=frozenset(sent))
         if done and store is not None:  # a retry does not send these again (at least once, not twice)
-            store.set(NOTIFIED_KEY, sorted({*sent, *done}))
+            try:
+                store.set(NOTIFIED_KEY, sorted({*sent, *done}))
+            except Exception:
+                self.log.warning("Could not record what was sent; a retry may send it again", exc_info=True)
         if error is not None:
             message = f"{type(error).__name__}: {error}"
             push_error(context, message, self.log)

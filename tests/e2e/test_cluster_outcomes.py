@@ -41,6 +41,8 @@ __all__ = ["cluster"]  # the session's cluster, shared with test_cluster
 
 #: create-then-execute sequences; 100 for the measurement in the report, fewer in CI
 SEQUENCES = int(os.environ.get("AIRFLOW_SYNC_CREATE_EXECUTE_N", "10"))
+#: keep the jobs (the store grows, a parse of the shim takes longer: the dropped-request race gets likelier)
+KEEP_JOBS = os.environ.get("AIRFLOW_SYNC_CREATE_EXECUTE_KEEP") == "1"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -153,12 +155,16 @@ def _end(api, name: str) -> None:
     api.post("/cancelJob", {"JobName": name})
 
     def removed() -> bool:
-        r = api.client.delete(f"/jobs('{name}')")
+        r = (
+            api.client.put(f"/jobs('{name}')", json={})
+            if KEEP_JOBS
+            else api.client.delete(f"/jobs('{name}')")
+        )
         if r.status_code == 409:  # the cancelled run is still finishing its teardown
             api.post("/cancelJob", {"JobName": name})
-        return r.status_code == 204
+        return r.status_code in (200, 204)
 
-    wait_for(f"job {name} to be removed", removed, timeout=120, interval=0.5)
+    wait_for(f"job {name} to stop running", removed, timeout=120, interval=0.5)
 
 
 def test_a_job_created_and_executed_at_once_never_waits_for_the_dag_processor(cluster: Cluster):
