@@ -174,7 +174,12 @@ def _run_sql(job: Job, event: SqlEvent, logger: Any) -> None:
 
 
 def _run_python(job: Job, event: PythonEvent, summary: dict[str, Any], logger: Any) -> None:
-    check_python_allowed(event, field="PreJob/PostJob")  # before anything is imported
+    from airflow_sync.exceptions import JobValidationError
+
+    try:
+        check_python_allowed(event, field="python")  # before anything is imported
+    except JobValidationError as exc:
+        raise EventFailed(exc.message) from None
     try:
         module = importlib.import_module(event.module)
     except Exception as exc:
