@@ -43,6 +43,9 @@ __all__ = ["cluster"]  # the session's cluster, shared with test_cluster
 SEQUENCES = int(os.environ.get("AIRFLOW_SYNC_CREATE_EXECUTE_N", "10"))
 #: keep the jobs (the store grows, a parse of the shim takes longer: the dropped-request race gets likelier)
 KEEP_JOBS = os.environ.get("AIRFLOW_SYNC_CREATE_EXECUTE_KEEP") == "1"
+#: other users edit a job all the while: the dag-processor is nearly always parsing the shim when a job is
+#: created, which is when it drops the new job's parse request
+CHURN = os.environ.get("AIRFLOW_SYNC_CREATE_EXECUTE_CHURN") == "1"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -168,23 +171,42 @@ def _end(api, name: str) -> None:
 
 
 def test_a_job_created_and_executed_at_once_never_waits_for_the_dag_processor(cluster: Cluster):
+    import threading
+
     one, two = cluster.api(0), cluster.api(1)
     latencies, refused = [], []
-    with cluster.logs_on_failure():
-        for n in range(SEQUENCES):
-            name = f"cl_now_{n}"
-            t0 = time.monotonic()
-            one.ok(one.post("/jobs", _job(name, "REPLICATE [customers]")), 201)
-            r = two.post("/executeJob", {"JobName": name, "WaitForResults": "false"})
-            latencies.append(time.monotonic() - t0)
-            if r.status_code != 200:
-                refused.append((name, r.status_code, r.text[:300]))
-            _end(one, name)
+    stop = threading.Event()
+
+    def churn() -> None:
+        one.ok(one.post("/jobs", _job("cl_churn", "REPLICATE [customers]")), 201)
+        size = 1000
+        while not stop.wait(0.5):
+            size = 2000 if size == 1000 else 1000
+            one.client.put("/jobs('cl_churn')", json={"BatchSize": str(size)})
+
+    editor = threading.Thread(target=churn, daemon=True)
+    if CHURN:
+        editor.start()
+    try:
+        with cluster.logs_on_failure():
+            for n in range(SEQUENCES):
+                name = f"cl_now_{n}"
+                t0 = time.monotonic()
+                one.ok(one.post("/jobs", _job(name, "REPLICATE [customers]")), 201)
+                r = two.post("/executeJob", {"JobName": name, "WaitForResults": "false"})
+                latencies.append(time.monotonic() - t0)
+                if r.status_code != 200:
+                    refused.append((name, r.status_code, r.text[:300]))
+                _end(one, name)
+    finally:
+        stop.set()
+        if CHURN:
+            editor.join(30)
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
     print(
-        f"\ncreate -> executeJob accepted, {SEQUENCES} sequences: "
+        f"\ncreate -> executeJob accepted, {SEQUENCES} sequences (keep jobs: {KEEP_JOBS}, churn: {CHURN}): "
         f"median {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s; "
-        f"refused {len(refused)}"
+        f"refused {len(refused)}: {refused[:3]}"
     )
     assert refused == []
