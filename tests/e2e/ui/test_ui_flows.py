@@ -266,6 +266,15 @@ def _engineer(page: Page, air) -> None:
     assert job["NotifyEmailSubject"] == "changed elsewhere"  # their change survived
     expect(page.get_by_test_id("query-row-1")).to_contain_text("REPLICATE [customers]")
 
+    # run one selected query (executeQuery): it replicates, the others are skipped in that run
+    page.get_by_test_id("query-row-1").locator("[data-part=control]").click()
+    page.get_by_test_id("run-selected").click()
+    expect(page.get_by_test_id("query-row-2")).to_contain_text("SKIPPED", timeout=RUN_TIMEOUT)
+    expect(page.get_by_test_id("query-row-1")).to_contain_text("SUCCESS", timeout=RUN_TIMEOUT)
+    expect(page.get_by_test_id("query-row-3")).to_contain_text("SKIPPED")
+    expect(badge).to_have_text("Successful", timeout=RUN_TIMEOUT)
+    assert warehouse_count(air, "customers") == CUSTOMERS  # the same rows again: nothing to change
+
     # cancel a long run, then delete the job
     assert api.create(LONG, "REPLICATE [endless]")[0] == 201
     page.goto(f"{air.base}/plugin/sync-jobs/jobs/{LONG}")
