@@ -46,6 +46,8 @@ KEEP_JOBS = os.environ.get("AIRFLOW_SYNC_CREATE_EXECUTE_KEEP") == "1"
 #: other users edit a job all the while: the dag-processor is nearly always parsing the shim when a job is
 #: created, which is when it drops the new job's parse request
 CHURN = os.environ.get("AIRFLOW_SYNC_CREATE_EXECUTE_CHURN") == "1"
+#: another job is saved right before each create, so the shim is being parsed when the new job lands
+PROVOKE = os.environ.get("AIRFLOW_SYNC_CREATE_EXECUTE_PROVOKE") == "1"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -187,10 +189,22 @@ def test_a_job_created_and_executed_at_once_never_waits_for_the_dag_processor(cl
     editor = threading.Thread(target=churn, daemon=True)
     if CHURN:
         editor.start()
+    if PROVOKE:
+        one.ok(one.post("/jobs", _job("cl_touch", "REPLICATE [customers]")), 201)
     try:
         with cluster.logs_on_failure():
             for n in range(SEQUENCES):
                 name = f"cl_now_{n}"
+                if PROVOKE:  # an edit asks for a parse; once the dag-processor took the request, it parses
+                    one.ok(one.client.put("/jobs('cl_touch')", json={"BatchSize": str(1000 + n % 2)}))
+                    wait_for(
+                        "the dag-processor to take the parse request",
+                        lambda: (
+                            _rows(META_DB, "SELECT count(*) FROM dag_priority_parsing_request")[0][0] == 0
+                        ),
+                        timeout=60,
+                        interval=0.05,
+                    )
                 t0 = time.monotonic()
                 one.ok(one.post("/jobs", _job(name, "REPLICATE [customers]")), 201)
                 r = two.post("/executeJob", {"JobName": name, "WaitForResults": "false"})
@@ -205,7 +219,8 @@ def test_a_job_created_and_executed_at_once_never_waits_for_the_dag_processor(cl
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
     print(
-        f"\ncreate -> executeJob accepted, {SEQUENCES} sequences (keep jobs: {KEEP_JOBS}, churn: {CHURN}): "
+        f"\ncreate -> executeJob accepted, {SEQUENCES} sequences "
+        f"(keep jobs: {KEEP_JOBS}, churn: {CHURN}, provoke: {PROVOKE}): "
         f"median {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s; "
         f"refused {len(refused)}: {refused[:3]}"
     )
