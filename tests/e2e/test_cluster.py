@@ -14,39 +14,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import os
-import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests import services
-from tests.conftest import RUN_ID
-from tests.e2e.cluster_support import HOSTS, Cluster, start_cluster, wait_for
+from tests.e2e.cluster_data import DST_DB, ITEMS, META_DB, RUN_TIMEOUT, SRC_DB
+from tests.e2e.cluster_support import HOSTS, Cluster, wait_for
 
 pytest.importorskip("airflow.providers.celery", reason="the Celery provider is not installed")
-
-ITEMS = 3000  # rows of the source table ``items`` (and of every view over it)
-RUN_TIMEOUT = 150  # seconds for one job run on a loaded 2-core machine
-SRC_DB, DST_DB, META_DB = (f"as_cl_{kind}_{RUN_ID}" for kind in ("src", "dst", "meta"))
-
-SOURCE_DDL = [
-    "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2), created timestamp)",
-    f"INSERT INTO items SELECT g, 'item ' || g, g * 1.25, timestamp '2024-01-01' + g * interval '1 minute' "
-    f"FROM generate_series(1, {ITEMS}) g",
-    "CREATE TABLE customers (id int PRIMARY KEY, email text, active boolean)",
-    "INSERT INTO customers SELECT g, 'c' || g || '@example.com', g % 3 = 0 FROM generate_series(1, 2000) g",
-    "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, amount numeric(12,2), note text)",
-    "INSERT INTO orders SELECT g, g % 2000 + 1, (g % 977) * 3.5, CASE WHEN g % 7 = 0 THEN NULL ELSE "
-    "'order ' || g END FROM generate_series(1, 5000) g",
-    # Slow views: reading every row costs a pg_sleep, so a query task's duration is known in advance.
-    "CREATE FUNCTION slow_ok(seconds float8) RETURNS boolean LANGUAGE sql VOLATILE "
-    "AS 'SELECT true FROM pg_sleep(seconds)'",
-    "CREATE VIEW items_slow AS SELECT * FROM items WHERE slow_ok(0.002)",  # ~8 s
-    "CREATE VIEW items_slower AS SELECT * FROM items WHERE slow_ok(0.006)",  # ~20 s
-    "CREATE VIEW items_forever AS SELECT * FROM items WHERE slow_ok(0.05)",  # ~150 s
-]
 
 
 def _pg(db: str):
@@ -88,37 +64,6 @@ def _task(dag_id: str, task_id: str) -> dict[str, Any] | None:
         f"WHERE dag_id = '{dag_id}' AND task_id = '{task_id}'",
     )
     return dict(zip(("state", "hostname", "try_number"), rows[0], strict=True)) if rows else None
-
-
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory) -> Cluster:
-    """A whole cluster with its own metadata DB, state dir and ports; always stopped, databases dropped.
-    Session scope: ``test_cluster_outcomes`` uses the same cluster (one start per test run)."""
-    redis = urlsplit(os.environ.get("AIRFLOW_SYNC_REDIS", "redis://127.0.0.1:6379/5"))
-    if not services._reachable(redis.hostname or "127.0.0.1", redis.port or 6379):
-        services.unavailable(f"Redis at {redis.hostname}:{redis.port} (the Celery broker)")
-    services.create_pg_database(SRC_DB)
-    services.create_pg_database(DST_DB)
-    with _pg(SRC_DB) as c:
-        for stmt in SOURCE_DDL:
-            c.execute(stmt)
-    pg = f"postgresql://{services.PG_USER}@{services.PG_HOST}:{services.PG_PORT}"
-    t0 = time.monotonic()
-    c = start_cluster(
-        tmp_path_factory.mktemp("cluster"),
-        db=META_DB,
-        api_servers=2,
-        heartbeat_timeout=20,
-        # connections through the secrets chain: every component and task process sees them
-        extra_env={"AIRFLOW_CONN_CL_SRC": f"{pg}/{SRC_DB}", "AIRFLOW_CONN_CL_DST": f"{pg}/{DST_DB}"},
-    )
-    print(f"cluster started in {time.monotonic() - t0:.0f}s")
-    try:
-        yield c
-    finally:
-        c.stop()
-        services.drop_pg_database(SRC_DB)
-        services.drop_pg_database(DST_DB)
 
 
 def _job(name: str, *queries: str, **fields: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Run outcomes on the distributed deployment (issue #14), on the same cluster as ``test_cluster``: cancel
+"""Run outcomes on the distributed deployment (issue #14), on the same cluster as ``test_cluster`` (the
+``cluster`` fixture of ``tests/e2e/conftest.py``): cancel
 against the destination with Celery workers, a worker lost during post_job, and executeJob right after a
 create never waiting for the dag-processor's next loop.
 
@@ -24,20 +25,9 @@ from tests.e2e.cancel_support import (
     rows,
     run_case,
 )
+from tests.e2e.cluster_data import DST_DB, ITEMS, META_DB, RUN_TIMEOUT, SRC_DB
 from tests.e2e.cluster_support import HOSTS, Cluster, wait_for
-from tests.e2e.test_cluster import (
-    DST_DB,
-    ITEMS,
-    META_DB,
-    RUN_TIMEOUT,
-    SRC_DB,
-    _job,
-    _rows,
-    _run_to_end,
-    cluster,
-)
-
-__all__ = ["cluster"]  # the session's cluster, shared with test_cluster
+from tests.e2e.test_cluster import _job, _rows, _run_to_end
 
 #: create-then-execute sequences; 100 for the measurement in the report, fewer in CI
 SEQUENCES = int(os.environ.get("AIRFLOW_SYNC_CREATE_EXECUTE_N", "10"))
