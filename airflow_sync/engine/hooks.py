@@ -28,3 +28,6 @@ def point(name: str) -> None:
 
 #: let the source render values in the destination's row-path form (engine/route.py); tests turn it off
 ROW_RENDER = True
+
+#: read SQLite sources through Arrow where it applies (engine/dialects/sqlite_arrow.py); tests turn it off
+ARROW = True

@@ -17,6 +17,7 @@ from typing import Any
 from airflow_sync.engine import hooks
 from airflow_sync.engine.context import RunContext
 from airflow_sync.engine.convert import batch_max
+from airflow_sync.engine.dialects import sqlite_arrow
 from airflow_sync.engine.dialects.base import Row
 from airflow_sync.engine.watermark import as_datetime
 
@@ -73,6 +74,17 @@ def text_blocks(ctx: RunContext, sql: str, exprs: list[str], into: str) -> Itera
     stream = ctx.src_d.text_stream(ctx.src, sql, exprs, max(1, ctx.plan.batch_size))
     if stream is None:
         return None
+    return _counted(ctx, prefetch(stream, ctx.token.check), into)
+
+
+def arrow_blocks(
+    ctx: RunContext, sql: str, cols: list[sqlite_arrow.ArrowColumn], into: str
+) -> Iterator[bytes]:
+    """Blocks of text-pipe lines of a SQLite source's ``sql`` rendered through Arrow (route.arrow_columns),
+    read and rendered ahead on a helper thread (Arrow's kernels and ADBC's reader release the GIL).
+    Raises :class:`sqlite_arrow.NotExact` at a batch the path cannot render as the row path would."""
+    path = ctx.src_d.url.database or ""
+    stream = sqlite_arrow.text_blocks(path, sql, cols, max(1, ctx.plan.batch_size))
     return _counted(ctx, prefetch(stream, ctx.token.check), into)
 
 

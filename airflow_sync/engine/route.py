@@ -4,6 +4,8 @@
   SQLite ``INSERT ... SELECT`` from the attached file, MySQL ``INSERT ... SELECT`` on one server);
 - *text pipe*: the source renders each row as one line of PostgreSQL ``COPY`` text (MySQL's ``LOAD DATA``
   default format) in SQL and the destination bulk-loads the lines (docs/adr/0003): no Python per value;
+- *Arrow*: a SQLite source read into Arrow in C and rendered as text-pipe lines by Arrow's kernels
+  (docs/adr/0006; optional ``arrow`` extra), checked batch by batch, the row path taking over otherwise;
 - *rows*: fetched rows, converted per column in Python (:mod:`airflow_sync.engine.convert`), written by the
   destination's bulk path. Always possible; the other two apply only where they store the same values.
 
@@ -17,6 +19,7 @@ import time
 from typing import TYPE_CHECKING
 
 from airflow_sync.engine import hooks
+from airflow_sync.engine.dialects import sqlite_arrow
 from airflow_sync.engine.dialects.values import same_family
 from airflow_sync.engine.types import ColType, Column
 
@@ -147,3 +150,24 @@ def text_exprs(ctx: RunContext, table: DestinationTable) -> list[str] | None:
     if not dst_d.text_load_ready(ctx.dst):
         return None
     return exprs
+
+
+def arrow_columns(ctx: RunContext, table: DestinationTable) -> list[sqlite_arrow.ArrowColumn] | None:
+    """How each column of a SQLite source travels through Arrow into PostgreSQL or MySQL (text pipe),
+    or None when the path does not apply (then the row path)."""
+    sq = ctx.sq
+    assert sq is not None
+    src_d, dst_d = ctx.src_d, ctx.dst_d
+    path = src_d.url.database or ""
+    if not hooks.ARROW or sq.hidden or src_d.name != "sqlite" or dst_d.name not in ("postgresql", "mysql"):
+        return None
+    if path in ("", ":memory:") or not sqlite_arrow.available():
+        return None
+    cols: list[sqlite_arrow.ArrowColumn] = []
+    for s, d in zip(sq.columns, table.columns, strict=True):
+        col = None if d.native.startswith("?") else sqlite_arrow.column(
+            "q." + src_d.quote_ident(s.name), s, d, dst_d.name)  # fmt: skip
+        if col is None:
+            return None
+        cols.append(col)
+    return cols if dst_d.text_load_ready(ctx.dst) else None

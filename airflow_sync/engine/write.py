@@ -14,6 +14,7 @@ from airflow_sync.engine import hooks, read, route
 from airflow_sync.engine.context import RunContext
 from airflow_sync.engine.convert import RowConverter
 from airflow_sync.engine.ddl import DestinationTable
+from airflow_sync.engine.dialects.sqlite_arrow import ArrowColumn, NotExact
 from airflow_sync.engine.watermark import as_datetime
 
 
@@ -40,7 +41,8 @@ def load(ctx: RunContext, target: str, table: DestinationTable, conds: list[str]
     copy = route.in_engine(ctx, table)
     text = route.text_exprs(ctx, table)
     rendered = route.rendered_rows(ctx, table) if text is None else None
-    if copy or text is not None or rendered is not None:
+    arrow = route.arrow_columns(ctx, table) if not copy and text is None and rendered is None else None
+    if copy or text is not None or rendered is not None or arrow is not None:
         # bulk paths see no value in Python: the check column's maximum comes from the source, before
         # the rows (its index answers at once); a row changed meanwhile is read again next run, never lost
         newest = source_max(ctx, conds)
@@ -59,6 +61,11 @@ def load(ctx: RunContext, target: str, table: DestinationTable, conds: list[str]
             n = _load_rendered(ctx, target, table, sql, label)
             ctx.see(newest)
             return n
+        if arrow is not None:
+            n = _copy_arrow(ctx, target, table, sq.sql(conds, order), arrow, label)
+            if n is not None:
+                ctx.see(newest)
+                return n
     return _load_rows(ctx, target, table, sq.sql(conds, order), label)
 
 
@@ -160,6 +167,38 @@ def _copy_text(
     ctx.rollback_source()
     _loaded(ctx, n)
     ctx.detail("copied %d rows through the text pipe in %.3f s", n, time.monotonic() - t0)
+    return n
+
+
+def _copy_arrow(
+    ctx: RunContext, target: str, table: DestinationTable, sql: str, cols: list[ArrowColumn], label: str
+) -> int | None:
+    """A SQLite source through Arrow into the text pipe (route.arrow_columns). None when a batch holds a
+    value the path would not store as the row path does: the destination is back at the savepoint taken
+    first, and the caller loads the rows on the row path."""
+    d, conn = ctx.dst_d, ctx.dst
+    t0 = time.monotonic()
+    batches = ctx.summary.batches
+    d.execute(conn, "SAVEPOINT airflow_sync_arrow")
+    blocks = read.arrow_blocks(ctx, sql, cols, label)
+    try:
+        n = d.load_text(conn, target, table.columns, blocks, label)
+    except NotExact as exc:
+        ctx.at("destination", f"rolling back the partial load of {label}")
+        d.execute(conn, "ROLLBACK TO SAVEPOINT airflow_sync_arrow")
+        ctx.summary.batches = batches
+        ctx.rollback_source()
+        ctx.detail(
+            "Arrow path left after %.3f s (%s): loading through the row path", time.monotonic() - t0, exc
+        )
+        return None
+    finally:
+        blocks.close()  # type: ignore[attr-defined]
+    d.execute(conn, "RELEASE SAVEPOINT airflow_sync_arrow")
+    ctx.at("destination", f"copying into {label}")
+    ctx.rollback_source()
+    _loaded(ctx, n)
+    ctx.detail("copied %d rows through Arrow in %.3f s", n, time.monotonic() - t0)
     return n
 
 

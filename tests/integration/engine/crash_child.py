@@ -39,6 +39,7 @@ def main() -> None:
     hooks.test_hook = freeze
     if os.environ.get("AIRFLOW_SYNC_TEST_ROW_PATH"):
         hooks.IN_ENGINE_COPY = False
+        hooks.ARROW = False
     run_replication(plan, src, dst)
     Path(marker).write_text("finished")
 
