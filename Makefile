@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: install demo demo-stop test test-unit lint bench cluster cluster-status cluster-stop clean \
+.PHONY: install demo demo-stop test test-unit lint bench bench-api cluster cluster-status cluster-stop clean \
 	ui-deps ui-build ui-test ui-codegen chromium
 
 $(BIN)/python:
@@ -77,6 +77,11 @@ bench: $(STAMP)
 	test -x .venv-peers/bin/python || $(BIN)/uv venv -q -p $(BIN)/python .venv-peers
 	$(BIN)/uv pip install --python .venv-peers/bin/python -q sling-linux-amd64==1.4.11 "dlt[postgres,sqlalchemy,sql_database]==1.31.0" connectorx==0.4.6 pyarrow pymysql psycopg2-binary
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench $(BENCH_ARGS)
+
+## make bench-api: the Job Management API at 1,000 jobs and 10,000 runs against the spec's latency targets
+## (its own PostgreSQL metadata DB, created and dropped; see bench/README.md, "The API at scale")
+bench-api: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench.api_scale $(BENCH_API_ARGS)
 
 cluster: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/cluster.py start --fresh
