@@ -109,17 +109,22 @@ class Principal:
         return _jwt_allowed(self.user, action, dag_id)
 
     def filter_allowed(self, action: Action, dag_ids: Iterable[str]) -> set[str]:
-        """The subset of ``dag_ids`` this caller may ``action`` — one auth-manager call for reads.
+        """The subset of ``dag_ids`` this caller may ``action`` — one auth-manager call for reads and edits.
 
-        Listing many jobs with :meth:`allowed` costs one check per DAG (a DB query each under FAB);
-        for ``read`` this asks the auth manager once (``filter_authorized_dag_ids``).
+        Listing many jobs with :meth:`allowed` costs one check per DAG (a DB query each under FAB); for an
+        action that is a plain DAG check (``read``: GET, ``edit``: PUT) this asks the auth manager once
+        (``filter_authorized_dag_ids``, the same check per DAG).
         """
         ids = set(dag_ids)
-        if self.kind == "token" or action != "read" or not ids:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        check = JWT_CHECKS.get(action)
+        if self.kind == "token" or not ids or check is None or check[1] is not None:
             return {d for d in ids if self.allowed(action, d)}
         from airflow.api_fastapi.app import get_auth_manager
 
-        return set(get_auth_manager().filter_authorized_dag_ids(dag_ids=ids, user=self.user, method="GET"))
+        manager = get_auth_manager()
+        return set(manager.filter_authorized_dag_ids(dag_ids=ids, user=self.user, method=check[0]))
 
     def authorize(self, action: Action, dag_id: str | None) -> None:
         """Raise a 403 in the envelope unless :meth:`allowed`.

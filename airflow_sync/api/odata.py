@@ -473,12 +473,14 @@ def _check_fields(q: ODataQuery, known: set[str]) -> None:
 def filter_rows(
     rows: Iterable[Mapping[str, Any]], q: ODataQuery, *, schema: Mapping[str, FieldType] | None = None
 ) -> list[dict[str, Any]]:
-    """Rows matching ``$filter`` (before ordering, paging and ``$select``) — ``len()`` is ``$count``."""
-    copies = [dict(r) for r in rows]
+    """Rows matching ``$filter`` (before ordering, paging and ``$select``) — ``len()`` is ``$count``.
+
+    The row dicts themselves (not copies) are returned: nothing here changes them.
+    """
     if q.filter is None:
-        return copies
+        return [r if isinstance(r, dict) else dict(r) for r in rows]
     evaluator = _Evaluator(schema if schema is not None else q.schema)
-    return [r for r in copies if evaluator.truth(q.filter, r)]
+    return [r if isinstance(r, dict) else dict(r) for r in rows if evaluator.truth(q.filter, r)]
 
 
 def apply_odata(

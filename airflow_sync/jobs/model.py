@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from airflow_sync.exceptions import JobValidationError, JobValidationErrors
@@ -205,6 +206,11 @@ class Job:
             out[f"Query#{n}"] = query
         return out
 
+    @cached_property
+    def wire(self) -> Mapping[str, Any]:
+        """:meth:`to_wire`, computed once per Job object (read-only: copy it to change it)."""
+        return MappingProxyType(self.to_wire())
+
     # --- store -----------------------------------------------------------------------------------------
 
     def _content(self) -> dict[str, Any]:
@@ -301,9 +307,9 @@ class Job:
         """
         return make_task_ids(stmt.target.name for stmt in self.statements)
 
-    @property
+    @cached_property
     def schedule(self) -> str | None:
-        """The Airflow cron string when the job is scheduled, else None."""
+        """The Airflow cron string when the job is scheduled, else None (translated once per Job object)."""
         if not self.scheduled or not self.scheduled_cron:
             return None
         from airflow_sync.jobs.cron import to_airflow_cron

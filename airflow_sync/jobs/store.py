@@ -119,19 +119,11 @@ def _stored_rows(session: Session) -> list[tuple[str, Any]]:
 
 
 def _job_with_id(session: Session, job_id: str) -> str | None:
-    """The name of the stored job whose JobId is ``job_id`` (case-insensitive), or None.
+    """The name of the stored job whose JobId is ``job_id`` (case-insensitive), or None."""
+    from airflow_sync.jobs import catalog
 
-    Reads the ``job_id`` of the stored JSON only; a value that is not JSON is skipped (it has no id).
-    """
     wanted = job_id.strip().lower()
-    for key, raw in _stored_rows(session):
-        try:
-            data = json.loads(raw) if isinstance(raw, str | bytes) else raw
-        except ValueError:
-            continue
-        if isinstance(data, dict) and str(data.get("job_id", "")).lower() == wanted:
-            return key[len(VARIABLE_PREFIX) :]
-    return None
+    return next((j.name for j in catalog.read_all(session) if j.job_id.lower() == wanted), None)
 
 
 def _validate_connections(job: Job) -> None:
@@ -197,6 +189,11 @@ def list_jobs(*, session: Session | None = None) -> list[Job]:
 
     :param session: metadata DB session (ignored when supervised)
     """
+    if not (session is None and under_supervisor()):
+        from airflow_sync.jobs import catalog
+
+        with _session_scope(session) as s:
+            return catalog.read_all(s)
     jobs = []
     for key, raw in _iter_stored(session):
         if raw is None:  # deleted between listing and reading
@@ -206,6 +203,17 @@ def list_jobs(*, session: Session | None = None) -> list[Job]:
         except Exception as exc:
             log.warning("Skipping stored job %s: %s: %s", key, type(exc).__name__, exc)
     return sorted(jobs, key=lambda j: j.name)
+
+
+def jobs_by_names(names: set[str], *, session: Session) -> dict[str, Job]:
+    """The stored jobs of these names (JobName -> job); names without a job are left out.
+
+    :param names: JobNames
+    :param session: metadata DB session
+    """
+    from airflow_sync.jobs import catalog
+
+    return catalog.read_names(names, session=session) if names else {}
 
 
 def find_job(name_or_id: str, *, session: Session | None = None) -> Job:

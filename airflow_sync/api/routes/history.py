@@ -21,8 +21,9 @@ from airflow_sync.api.models import (
 )
 from airflow_sync.api.odata import odata_parameters
 from airflow_sync.api.services.common import dag_id_for, run_db
-from airflow_sync.api.services.history import history_rows
-from airflow_sync.api.wire import entity, envelope, key_pattern, parse_entity_key
+from airflow_sync.api.services.history_sql import history_entity, history_page
+from airflow_sync.api.wire import FastJSONResponse, entity, envelope, key_pattern, parse_entity_key
+from airflow_sync.exceptions import JobNotFoundError
 
 #: the key in ``set(...)``, documented with its exact syntax
 KeyPath = Annotated[
@@ -36,22 +37,34 @@ KeyPath = Annotated[
 router = APIRouter(tags=["history"])
 
 
-def _rows(principal: Principal, job_name: str | None, *, session: Any) -> list[dict[str, Any]]:
+def _job_name(key: str | None, *, session: Any) -> str | None:
+    """The job a ``?JobName=`` names: a stored job's name or JobId, else the name as given (a deleted job
+    keeps its runs)."""
     from airflow_sync.jobs import store
 
-    jobs = {j.name: j for j in store.list_jobs(session=session)}
-    if job_name is not None and "\x00" in job_name:  # no DAG id has one (and PostgreSQL refuses it)
-        return []
-    if job_name is not None and job_name not in jobs:
-        # a JobId names a job as well; a deleted job's name still has its runs
-        match = next((j for j in jobs.values() if j.job_id.lower() == job_name.lower()), None)
-        job_name = match.name if match else job_name
+    if key is None:
+        return None
+    try:
+        return store.find_job(key, session=session).name
+    except JobNotFoundError:
+        return key
+
+
+def _page(
+    principal: Principal, key: str | None, query: Any, *, session: Any
+) -> tuple[list[dict[str, Any]], int | None]:
+    from airflow_sync.jobs import store
+
+    if key is not None and "\x00" in key:  # no DAG id has one (and PostgreSQL refuses it)
+        return [], 0 if query.count else None
+    job_name = _job_name(key, session=session)
     if job_name is not None:
         principal.authorize("read", dag_id_for(job_name))
-    return history_rows(
+    return history_page(
+        query,
         job_name=job_name,
         readable=lambda dag_ids: principal.filter_allowed("read", dag_ids),
-        jobs_by_name=jobs,
+        jobs=lambda names: store.jobs_by_names(names, session=session),
         session=session,
     )
 
@@ -111,14 +124,12 @@ def _odata(request: Request) -> Any:
     openapi_extra={"parameters": [*odata_parameters(SCHEMA), *_JOB_QUERY]},
 )
 async def list_history(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    from airflow_sync.api.odata import apply_odata, filter_rows
-
     query = _odata(request)  # bad options are a 400 before any DB work
-    rows = await run_db(_rows, principal, _job_param(request))
-    result = envelope(request, "history", apply_odata(rows, query))
-    if query.count:
-        result["@odata.count"] = len(filter_rows(rows, query))
-    return result
+    rows, count = await run_db(_page, principal, _job_param(request), query)
+    result = envelope(request, "history", rows)
+    if count is not None:
+        result["@odata.count"] = count
+    return FastJSONResponse(result)  # type: ignore[return-value]  # no jsonable_encoder pass
 
 
 @router.get(
@@ -132,11 +143,11 @@ async def list_history(request: Request, principal: CurrentPrincipal) -> dict[st
     openapi_extra={"parameters": [*odata_parameters(SCHEMA, count=False)[:1], *_JOB_QUERY]},
 )
 async def count_history(request: Request, principal: CurrentPrincipal) -> PlainTextResponse:
-    from airflow_sync.api.odata import filter_rows
+    import dataclasses
 
-    query = _odata(request)
-    rows = await run_db(_rows, principal, _job_param(request))
-    return PlainTextResponse(str(len(filter_rows(rows, query))))
+    query = dataclasses.replace(_odata(request), count=True, top=0, skip=0, orderby=())
+    _, count = await run_db(_page, principal, _job_param(request), query)
+    return PlainTextResponse(str(count))
 
 
 @router.get(
@@ -146,8 +157,20 @@ async def count_history(request: Request, principal: CurrentPrincipal) -> PlainT
 )
 async def get_history(key: KeyPath, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     wanted = parse_entity_key(key, "Id")
-    rows = await run_db(_rows, principal, None)
-    for row in rows:
-        if row["Id"] == wanted:
-            return entity(request, "history", row)
-    raise ApiError(404, "NotFound", f"No history row with Id {wanted!r}.", target="Id")
+    row = None
+    if wanted.isascii() and wanted.isdigit() and len(wanted) < 18:  # an Id is str(dag_run.id)
+        row = await run_db(_one, principal, int(wanted))
+    if row is None or row["Id"] != wanted:
+        raise ApiError(404, "NotFound", f"No history row with Id {wanted!r}.", target="Id")
+    return entity(request, "history", row)
+
+
+def _one(principal: Principal, run_pk: int, *, session: Any) -> dict[str, Any] | None:
+    from airflow_sync.jobs import store
+
+    return history_entity(
+        run_pk,
+        readable=lambda dag_ids: principal.filter_allowed("read", dag_ids),
+        jobs=lambda names: store.jobs_by_names(names, session=session),
+        session=session,
+    )

@@ -23,7 +23,7 @@ from airflow_sync.api.models import (
 from airflow_sync.api.odata import odata_parameters
 from airflow_sync.api.services import jobs as job_service
 from airflow_sync.api.services.common import dag_id_for, get_field, resolve_job, run_db
-from airflow_sync.api.wire import entity, envelope, key_pattern, parse_entity_key, read_body
+from airflow_sync.api.wire import FastJSONResponse, entity, envelope, key_pattern, parse_entity_key, read_body
 from airflow_sync.jobs.fields import FIELDS, to_bool
 
 #: the key in ``set(...)``, documented with its exact syntax
@@ -85,13 +85,41 @@ def _odata(request: Request) -> Any:
     return parse_odata(_odata_params(request), schema=ODATA_SCHEMA)
 
 
-def _visible_entities(principal: Principal, *, session: Any) -> list[dict[str, Any]]:
+def _visible_jobs(principal: Principal, flt: Any, *, session: Any) -> list[Any]:
+    """The jobs the caller may read that ``flt`` can match, sorted by name: the database narrows them by
+    JobName / Status / LastRun where the filter allows (the filter itself is applied to the entities)."""
     from airflow_sync.jobs import store
 
-    every = store.list_jobs(session=session)
+    names = job_service.matching_names(flt, session=session, schema=ODATA_SCHEMA)
+    if names is None:
+        every = store.list_jobs(session=session)
+    else:
+        every = sorted(store.jobs_by_names(set(names), session=session).values(), key=lambda j: j.name)
     visible = principal.filter_allowed("read", [dag_id_for(j.name) for j in every])
-    jobs = [j for j in every if dag_id_for(j.name) in visible]
-    return job_service.entities(jobs, allowed=principal.allowed, session=session)
+    return [j for j in every if dag_id_for(j.name) in visible]
+
+
+def _matching(principal: Principal, query: Any, *, session: Any) -> tuple[list[dict[str, Any]], int | None]:
+    """The entities of a list request (filtered, ordered, paged, projected) and the ``$count``."""
+    from airflow_sync.api.odata import apply_odata, filter_rows
+
+    jobs = _visible_jobs(principal, query.filter, session=session)
+    rows = job_service.entities(
+        jobs, allowed=principal.allowed, allowed_many=principal.filter_allowed, session=session
+    )
+    return apply_odata(rows, query), len(filter_rows(rows, query)) if query.count else None
+
+
+def _count(principal: Principal, query: Any, *, session: Any) -> int:
+    from airflow_sync.api.odata import filter_rows
+
+    jobs = _visible_jobs(principal, query.filter, session=session)
+    if query.filter is None:  # no entity needed to count every job
+        return len(jobs)
+    rows = job_service.entities(
+        jobs, allowed=principal.allowed, allowed_many=principal.filter_allowed, session=session
+    )
+    return len(filter_rows(rows, query))
 
 
 def _one_entity(key: str, principal: Principal, *, session: Any) -> dict[str, Any]:
@@ -117,7 +145,7 @@ def _etag(row: dict[str, Any]) -> dict[str, str]:
 
 
 def _entity_response(request: Request, row: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(entity(request, "jobs", row), status_code=status, headers=_etag(row))
+    return FastJSONResponse(entity(request, "jobs", row), status_code=status, headers=_etag(row))
 
 
 def if_match_versions(request: Request, body: dict[str, Any]) -> tuple[str, ...]:
@@ -159,13 +187,11 @@ async def list_jobs(request: Request, principal: CurrentPrincipal) -> Any:
     query = _odata(request)  # bad options are a 400 before any DB work
     if single is not None:
         return _entity_response(request, await run_db(_one_entity, single, principal))
-    from airflow_sync.api.odata import apply_odata, filter_rows
-
-    rows = await run_db(_visible_entities, principal)
-    result = envelope(request, "jobs", apply_odata(rows, query))
-    if query.count:
-        result["@odata.count"] = len(filter_rows(rows, query))
-    return result
+    rows, count = await run_db(_matching, principal, query)
+    result = envelope(request, "jobs", rows)
+    if count is not None:
+        result["@odata.count"] = count
+    return FastJSONResponse(result)  # no jsonable_encoder pass over 1,000 entities
 
 
 @router.get(
@@ -179,11 +205,8 @@ async def list_jobs(request: Request, principal: CurrentPrincipal) -> Any:
     openapi_extra={"parameters": odata_parameters(ODATA_SCHEMA, count=False)[:1]},
 )
 async def count_jobs(request: Request, principal: CurrentPrincipal) -> PlainTextResponse:
-    from airflow_sync.api.odata import filter_rows
-
     query = _odata(request)
-    rows = await run_db(_visible_entities, principal)
-    return PlainTextResponse(str(len(filter_rows(rows, query))))
+    return PlainTextResponse(str(await run_db(_count, principal, query)))
 
 
 @router.get(

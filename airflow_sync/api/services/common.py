@@ -7,6 +7,7 @@ thread). Nothing is cached in memory: several api-server processes may serve the
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -55,9 +56,23 @@ def hhmmss(delta: timedelta | None) -> str:
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
+_PREFIX_ENV = "AIRFLOW__AIRFLOW_SYNC__DAG_ID_PREFIX"
+_prefix_memo: tuple[str | None, str] | None = None
+
+
 def prefix() -> str:
-    """The configured DAG id prefix (``sync__`` by default)."""
-    return settings.get_str("dag_id_prefix")
+    """The configured DAG id prefix (``sync__`` by default).
+
+    Read from Airflow's configuration once per process (a lookup costs ~0.1 ms, and a list of 1,000 jobs
+    needs thousands), and again whenever its environment variable changes; ``airflow.cfg`` is read at
+    start-up anyway.
+    """
+    global _prefix_memo
+    env = os.environ.get(_PREFIX_ENV)
+    memo = _prefix_memo
+    if memo is None or memo[0] != env:
+        memo = _prefix_memo = (env, settings.get_str("dag_id_prefix"))
+    return memo[1]
 
 
 def dag_id_for(job_name: str) -> str:

@@ -9,15 +9,16 @@ reparse request so the DAG follows within seconds.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from airflow_sync.api.services.common import dag_id_for, iso, lock_dag, resolve_job, wire_str
-from airflow_sync.api.services.results import history_status, load_run_info
+from airflow_sync.api.odata_sql import EnumField, SqlField, fields_of, translate
+from airflow_sync.api.services.common import dag_id_for, iso, lock_dag, prefix, resolve_job, wire_str
+from airflow_sync.api.services.results import history_status
 from airflow_sync.exceptions import JobConflictError, JobRunningError, JobValidationError
 
 if TYPE_CHECKING:
     from airflow.models.dag import DagModel
-    from airflow.models.dagrun import DagRun
     from sqlalchemy.orm import Session
 
     from airflow_sync.jobs.model import Job
@@ -45,23 +46,162 @@ def clean_body(body: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _dag_models(dag_ids: Sequence[str], *, session: Session) -> dict[str, DagModel]:
+def _dag_models(dag_ids: Sequence[str], *, session: Session) -> dict[str, Any]:
+    """The DagModel columns an entity shows (NextRun, paused, stale) per DAG — rows, not ORM objects."""
     from airflow.models.dag import DagModel
     from sqlalchemy import select
 
     if not dag_ids:
         return {}
-    return {dm.dag_id: dm for dm in session.scalars(select(DagModel).where(DagModel.dag_id.in_(dag_ids)))}
+    cols = (
+        DagModel.dag_id,
+        DagModel.is_paused,
+        DagModel.is_stale,
+        DagModel.next_dagrun_create_after,
+        DagModel.timetable_summary,
+        DagModel.last_parsed_time,
+    )
+    out: dict[str, Any] = {}
+    for scope in _scopes(DagModel.dag_id, dag_ids):
+        rows = session.execute(select(*cols).where(scope))
+        out.update((row.dag_id, row) for row in rows)
+    return out
 
 
-def _latest_runs(dag_ids: Sequence[str], *, session: Session) -> dict[str, DagRun]:
+def _latest_runs(dag_ids: Sequence[str], jobs: Mapping[str, Job], *, session: Session) -> dict[str, Any]:
+    """``(History Status, LastRun)`` of the newest run of each DAG that has one.
+
+    The status comes from SQL where the run's state and note decide it (:func:`history_sql.status_cases`,
+    derived from the status module); the few runs only their outcome decides (a cancelled run whose queries
+    may have finished, a run the PreJob may have cancelled) are read in full, as
+    :func:`results.history_status` needs them.
+
+    :param jobs: DAG id -> job (a run's outcome is described with its job's query order)
+    """
+    from airflow.models.dagrun import DagRun, DagRunNote
+    from sqlalchemy import DateTime, case, func, select, type_coerce
+    from sqlalchemy.orm import selectinload
+
+    from airflow_sync.api.services.history_sql import load_run_infos, prejob_runs, run_status_cases
+
+    prejob = prejob_runs()
+    cases = run_status_cases()
+    which = case(*((cond, n) for n, (cond, _) in enumerate(cases or ())), else_=-1)
+    # plain timestamps: Airflow's UtcDateTime conversion per value adds up over 1,000 jobs
+    started = type_coerce(func.coalesce(DagRun.start_date, DagRun.queued_at), DateTime(timezone=True))
+    out: dict[str, Any] = {}
+    undecided: list[int] = []
+    for scope in _scopes(DagRun.dag_id, dag_ids):
+        newest = select(func.max(DagRun.id)).where(scope).group_by(DagRun.dag_id)
+        rows = session.execute(
+            select(DagRun.dag_id, DagRun.id, which, started)
+            .outerjoin(DagRunNote, DagRunNote.dag_run_id == DagRun.id)
+            .outerjoin(prejob, prejob.c.dag_run_id == DagRun.id)
+            .where(DagRun.id.in_(newest))
+        )
+        for dag_id, run_pk, n, start in rows:
+            words = cases[n][1] if cases and n >= 0 else frozenset()
+            out[dag_id] = (next(iter(words)) if len(words) == 1 else None, _utc(start))
+            if len(words) != 1:
+                undecided.append(run_pk)
+    if undecided:  # only the run's outcome tells
+        runs = list(
+            session.scalars(
+                select(DagRun).where(DagRun.id.in_(undecided)).options(selectinload(DagRun.dag_run_note))
+            )
+        )
+        infos = load_run_infos(runs, session=session)
+        for run in runs:
+            out[run.dag_id] = (history_status(run, infos[run.id], jobs.get(run.dag_id)), out[run.dag_id][1])
+    return out
+
+
+def _utc(value: Any) -> Any:
+    if value is None or value.tzinfo is None:
+        return value  # naive: UTC already (iso() marks it so)
+    return value.astimezone(UTC)
+
+
+def _scopes(column: Any, dag_ids: Sequence[str]) -> list[Any]:
+    """WHERE clauses selecting (at least) ``dag_ids``: IN lists of at most 500, or — for many ids — every
+    Sync DAG (one scan beats several long IN lists; the caller picks its ids out of the result)."""
+    if len(dag_ids) > _MANY:
+        return [column.startswith(prefix(), autoescape=True)]
+    ids = list(dag_ids)
+    return [column.in_(ids[i : i + 500]) for i in range(0, len(ids), 500)]
+
+
+_MANY = 200
+
+
+def job_sql_fields() -> dict[str, SqlField | EnumField]:
+    """The job entity fields with a SQL form over the job's Variable row and its DAG's newest run
+    (:func:`matching_names` joins them): ``JobName``, ``Status``, ``LastRun``."""
     from airflow.models.dagrun import DagRun
-    from sqlalchemy import func, select
+    from airflow.models.variable import Variable
+    from sqlalchemy import and_, func, type_coerce
 
-    if not dag_ids:
-        return {}
-    newest = select(func.max(DagRun.id)).where(DagRun.dag_id.in_(dag_ids)).group_by(DagRun.dag_id)
-    return {run.dag_id: run for run in session.scalars(select(DagRun).where(DagRun.id.in_(newest)))}
+    from airflow_sync.api.services.history_sql import run_status_cases
+    from airflow_sync.jobs.store import VARIABLE_PREFIX
+
+    fields: dict[str, SqlField | EnumField] = {
+        "JobName": SqlField(
+            func.substr(Variable.key, len(VARIABLE_PREFIX) + 1),
+            "string",
+            key=Variable.key,
+            key_prefix=VARIABLE_PREFIX,
+        ),
+        "LastRun": SqlField(
+            type_coerce(func.coalesce(DagRun.start_date, DagRun.queued_at), DagRun.start_date.type),
+            "datetime",
+        ),
+    }
+    cases = run_status_cases()
+    if cases is not None:
+        never = (DagRun.id.is_(None), frozenset({history_status(None)}))
+        fields["Status"] = EnumField((never, *((and_(DagRun.id.is_not(None), c), w) for c, w in cases)))
+    return fields
+
+
+def matching_names(
+    flt: Any, *, session: Session, schema: Mapping[str, str] | None = None
+) -> list[str] | None:
+    """The names of the jobs a ``$filter`` can match, narrowed by the database (a superset: the caller
+    evaluates the filter on the entities), or None when the database cannot narrow it (every job).
+
+    :param flt: the parsed filter (None: no filter)
+    :param schema: the entity's field types
+    """
+    from airflow.models.dagrun import DagRun, DagRunNote
+    from airflow.models.variable import Variable
+    from sqlalchemy import func, literal, select
+    from sqlalchemy.sql.elements import True_
+
+    from airflow_sync.api.services.history_sql import prejob_runs
+    from airflow_sync.jobs.store import VARIABLE_PREFIX
+
+    if flt is None:
+        return None
+    where = translate(flt, job_sql_fields(), session.get_bind().dialect.name, schema).possible
+    if isinstance(where, True_):  # nothing the database can narrow
+        return None
+    stmt = select(Variable.key).where(Variable.key.startswith(VARIABLE_PREFIX, autoescape=True), where)
+    if fields_of(flt) & {"Status", "LastRun"}:  # the newest run of each job's DAG, joined by DAG id
+        name = func.substr(Variable.key, len(VARIABLE_PREFIX) + 1)
+        newest = (
+            select(DagRun.dag_id, func.max(DagRun.id).label("pk"))
+            .where(DagRun.dag_id.startswith(prefix(), autoescape=True))
+            .group_by(DagRun.dag_id)
+            .subquery()
+        )
+        prejob = prejob_runs()
+        stmt = (
+            stmt.outerjoin(newest, newest.c.dag_id == literal(prefix()) + name)
+            .outerjoin(DagRun, DagRun.id == newest.c.pk)
+            .outerjoin(DagRunNote, DagRunNote.dag_run_id == DagRun.id)
+            .outerjoin(prejob, prejob.c.dag_run_id == DagRun.id)
+        )
+    return [key[len(VARIABLE_PREFIX) :] for key in session.scalars(stmt)]
 
 
 def next_run_time(job: Job, dm: DagModel | None) -> Any:
@@ -88,31 +228,39 @@ def next_run_time(job: Job, dm: DagModel | None) -> Any:
 
 
 def entities(
-    jobs: Sequence[Job], *, allowed: Callable[[Any, str], bool], session: Session
+    jobs: Sequence[Job],
+    *,
+    allowed: Callable[[Any, str], bool],
+    session: Session,
+    allowed_many: Callable[[Any, list[str]], set[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Wire entities for jobs: stored fields + Status/DagId/LastRun/NextRun/Can* (three queries in all).
+    """Wire entities for jobs: stored fields + Status/DagId/LastRun/NextRun/Can* (two queries).
 
     :param allowed: ``allowed(action, dag_id)`` of the caller, for the ``Can*`` flags
+    :param allowed_many: ``allowed_many(action, dag_ids)`` -> the allowed subset, one call for all (lists)
     """
     dag_ids = [dag_id_for(j.name) for j in jobs]
+    editable = (
+        set(allowed_many("edit", dag_ids)) if allowed_many else {d for d in dag_ids if allowed("edit", d)}
+    )
     models = _dag_models(dag_ids, session=session)
-    latest = _latest_runs(dag_ids, session=session)
-    infos = load_run_info(list(latest.values()), session=session)  # Status follows the runs' outcomes
+    latest = _latest_runs(dag_ids, dict(zip(dag_ids, jobs, strict=True)), session=session)
+    not_started = history_status(None)
     out = []
     for job, dag_id in zip(jobs, dag_ids, strict=True):
-        entity = dict(job.to_wire())
+        entity = dict(job.wire)
         entity.setdefault("JobId", job.job_id)
         entity.setdefault("Type", "Standard")
-        run = latest.get(dag_id)
+        status, last_run = latest.get(dag_id) or (not_started, None)
         dm = models.get(dag_id)
         next_run = next_run_time(job, dm)
         entity.update(
-            Status=history_status(run, infos.get(run.id) if run is not None else None, job),
+            Status=status,
             DagId=dag_id,
-            LastRun=iso((run.start_date or run.queued_at) if run is not None else None),
+            LastRun=iso(last_run),
             NextRun=iso(next_run),
-            CanUpdate=wire_str(allowed("edit", dag_id)),
-            CanRemove=wire_str(allowed("edit", dag_id)),
+            CanUpdate=wire_str(dag_id in editable),
+            CanRemove=wire_str(dag_id in editable),
             CanExecute=wire_str(allowed("run", dag_id)),
             Version=job.version,
         )

@@ -163,7 +163,6 @@ def run_detail(info: RunInfo, *, n_queries: int = 0, job: Job | None = None) -> 
 def load_run_info(runs: Sequence[DagRun], *, session: Session) -> dict[int, RunInfo]:
     """Task instances, XComs and commit records of several runs, in three queries (keyed by ``DagRun.id``)."""
     from airflow.models.taskinstance import TaskInstance
-    from airflow.models.xcom import XComModel
     from sqlalchemy import and_, or_, select
 
     infos = {run.id: RunInfo(run) for run in runs}
@@ -174,8 +173,17 @@ def load_run_info(runs: Sequence[DagRun], *, session: Session) -> dict[int, RunI
         cond = or_(*(and_(TaskInstance.dag_id == d, TaskInstance.run_id == r) for d, r in chunk))
         for ti in session.scalars(select(TaskInstance).where(cond, TaskInstance.map_index == -1)):
             infos[by_key[(ti.dag_id, ti.run_id)]].tis[ti.task_id] = ti
-    ids = list(infos)
-    for chunk_ids in _chunks(ids, 500):
+    load_run_details(infos, session=session)
+    return infos
+
+
+def load_run_details(infos: dict[int, RunInfo], *, session: Session) -> None:
+    """Fill the runs' XCom results (summaries, events, errors) and commit records — two queries per 500
+    runs. (History pages read their task instances their own way, then call this.)"""
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import select
+
+    for chunk_ids in _chunks(list(infos), 500):
         rows = session.execute(
             select(XComModel.dag_run_id, XComModel.task_id, XComModel.key, XComModel.value).where(
                 XComModel.dag_run_id.in_(chunk_ids),
@@ -195,7 +203,6 @@ def load_run_info(runs: Sequence[DagRun], *, session: Session) -> dict[int, RunI
                     info.summaries[task_id] = value
         for dag_run_id, task_id, doc in _commit_docs(chunk_ids, session=session):
             infos[dag_run_id].commits[task_id] = doc
-    return infos
 
 
 def _commit_docs(dag_run_ids: list[int], *, session: Session) -> Iterable[tuple[int, str, Any]]:
