@@ -10,17 +10,15 @@ import json
 
 import pytest
 
-from tests import services
 from tests.conftest import RUN_ID
+from tests.integration.airflow_tables import airflow_tables_db
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def session(request, tmp_path, monkeypatch):
     """A session on a fresh database with Airflow's tables; Variables encrypted with a real Fernet key."""
-    from airflow.models import crypto, import_all_models, variable
-    from airflow.models.base import Base
+    from airflow.models import crypto, variable
     from cryptography.fernet import Fernet, MultiFernet
-    from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
     from airflow_sync.jobs import catalog
@@ -29,23 +27,14 @@ def session(request, tmp_path, monkeypatch):
     fernet = crypto._RealFernet(MultiFernet(keys))  # what get_fernet() returns with a [core] fernet_key
     monkeypatch.setattr(crypto, "get_fernet", lambda: fernet)
     monkeypatch.setattr(variable, "get_fernet", lambda: fernet)
-    name = f"as_cat_{RUN_ID}"
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path}/meta.db")
-    else:
-        engine = create_engine(services.create_pg_database(name))
-    import_all_models()
-    Base.metadata.create_all(engine)
-    catalog.clear()
-    try:
-        with contextlib.closing(Session(engine)) as s:
-            s.info["fernet"] = fernet
-            yield s
-    finally:
+    with airflow_tables_db(request.param, f"as_cat_{RUN_ID}", tmp_path) as engine:
         catalog.clear()
-        engine.dispose()
-        if request.param == "postgresql":
-            services.drop_pg_database(name)
+        try:
+            with contextlib.closing(Session(engine)) as s:
+                s.info["fernet"] = fernet
+                yield s
+        finally:
+            catalog.clear()
 
 
 def _job(name: str, **fields):

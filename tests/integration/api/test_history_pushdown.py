@@ -20,8 +20,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests import services
 from tests.conftest import RUN_ID
+from tests.integration.airflow_tables import airflow_tables_db
 
 NAMES = ["orders", "Orders_EU", "pct%job", "under_score", "Ünïcode_jöb", "UPPER", "a", "zz_last"]
 
@@ -44,28 +44,13 @@ def _jobs() -> list[SimpleNamespace]:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def db(request, tmp_path_factory):
     """A fresh database with Airflow's tables and the seeded runs; yields (engine, jobs by name)."""
-    from airflow.models import import_all_models
-    from airflow.models.base import Base
-    from sqlalchemy import create_engine
-
     from bench.api_data import plan_runs, write_runs
 
-    name = f"as_hist_{RUN_ID}"
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('hist')}/meta.db")
-    else:
-        engine = create_engine(services.create_pg_database(name))
-    import_all_models()
-    Base.metadata.create_all(engine)
-    jobs = _jobs()
-    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    write_runs(plan_runs(jobs, 300, now=now, deleted=3, seed=11), engine=engine)
-    try:
+    with airflow_tables_db(request.param, f"as_hist_{RUN_ID}", tmp_path_factory.mktemp("hist")) as engine:
+        jobs = _jobs()
+        now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+        write_runs(plan_runs(jobs, 300, now=now, deleted=3, seed=11), engine=engine)
         yield engine, {j.name: j for j in jobs[:-1]}  # the last job is "deleted": runs, no stored job
-    finally:
-        engine.dispose()
-        if request.param == "postgresql":
-            services.drop_pg_database(name)
 
 
 def _session(engine):

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests import services
 from tests.conftest import RUN_ID
+from tests.integration.airflow_tables import airflow_tables_db
 
 NAMES = ["orders", "Orders_EU", "orders.v2", "a-b", "a_b", "aXb", "UPPER", "zz_last", "lone", "x1"]
 PRINCIPAL = SimpleNamespace(
@@ -27,10 +27,7 @@ PRINCIPAL = SimpleNamespace(
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def db(request, tmp_path_factory):
-    from airflow.models import import_all_models
-    from airflow.models.base import Base
     from airflow.models.variable import Variable
-    from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
     from airflow_sync.jobs import catalog
@@ -38,38 +35,25 @@ def db(request, tmp_path_factory):
     from airflow_sync.jobs.store import _encode, variable_key
     from bench.api_data import plan_runs, write_runs
 
-    name = f"as_jobs_{RUN_ID}"
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('jobs')}/meta.db")
-    else:
-        engine = create_engine(services.create_pg_database(name))
-    import_all_models()
-    Base.metadata.create_all(engine)
-    jobs = []
-    for n, job_name in enumerate(NAMES):
-        body = {
-            "JobName": job_name,
-            "Source": f"src{n % 3}",
-            "Destination": "dst",
-            "Query#1": "REPLICATE [T]",
-        }
-        if n % 3 == 0:
-            body.update(Scheduled="True", ScheduledCron="0 2 * * *")
-        jobs.append(Job.from_wire(body).since("2026-03-01T10:00:00+00:00" if n % 3 == 0 else ""))
-    with contextlib.closing(Session(engine)) as session:
-        session.add_all(Variable(key=variable_key(j.name), val=_encode(j)) for j in jobs)
-        session.commit()
-    # every job but "lone" and "x1" has runs; a deleted job's runs must not show up as a job
-    plans = plan_runs(jobs[:-2], 120, now=datetime(2026, 3, 1, 12, tzinfo=UTC), deleted=2, active=2)
-    write_runs(plans, engine=engine)
-    catalog.clear()
-    try:
-        yield engine
-    finally:
+    with airflow_tables_db(request.param, f"as_jobs_{RUN_ID}", tmp_path_factory.mktemp("jobs")) as engine:
+        jobs = []
+        for n, job_name in enumerate(NAMES):
+            body = {"JobName": job_name, "Source": f"src{n % 3}", "Destination": "dst"}
+            body["Query#1"] = "REPLICATE [T]"
+            if n % 3 == 0:
+                body.update(Scheduled="True", ScheduledCron="0 2 * * *")
+            jobs.append(Job.from_wire(body).since("2026-03-01T10:00:00+00:00" if n % 3 == 0 else ""))
+        with contextlib.closing(Session(engine)) as session:
+            session.add_all(Variable(key=variable_key(j.name), val=_encode(j)) for j in jobs)
+            session.commit()
+        # every job but "lone" and "x1" has runs; a deleted job's runs must not show up as a job
+        plans = plan_runs(jobs[:-2], 120, now=datetime(2026, 3, 1, 12, tzinfo=UTC), deleted=2, active=2)
+        write_runs(plans, engine=engine)
         catalog.clear()
-        engine.dispose()
-        if request.param == "postgresql":
-            services.drop_pg_database(name)
+        try:
+            yield engine
+        finally:
+            catalog.clear()
 
 
 def _query(flt: str | None = None, **options):
