@@ -93,6 +93,18 @@ def cancel_requested(store: Store) -> str | None:
     return None
 
 
+def worker_host() -> str:
+    """This worker's name as Airflow reports it for the task instance (``[core] hostname_callable``).
+
+    History's InstanceId joins these with the task instances' hostnames: both must name a host alike.
+    """
+    try:
+        from airflow.sdk.api.client import get_hostname
+    except ImportError:  # pragma: no cover - the Task SDK ships with every supported Airflow
+        return socket.getfqdn()
+    return get_hostname()
+
+
 class CommitRecorder:
     """Records every COMMIT of one try in the task state store and refuses a COMMIT after a cancel.
 
@@ -105,7 +117,7 @@ class CommitRecorder:
         self.store = store
         self.try_number = try_number
         self.log = logger or log
-        self.host = socket.getfqdn()
+        self.host = worker_host()
         self._summary: Any = None
         self._lock = threading.Lock()
         self.doc: dict[str, Any] = {"tries": {}}

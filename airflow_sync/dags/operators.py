@@ -8,7 +8,6 @@ the version the run was triggered for (design D10), and resolve connections thro
 from __future__ import annotations
 
 import logging
-import socket
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -140,7 +139,7 @@ class ReplicateOperator(_JobTask):
         self._token: Any = None
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_sync.dags.cancel_watch import CommitRecorder, cancel_requested
+        from airflow_sync.dags.cancel_watch import CommitRecorder, cancel_requested, worker_host
 
         # no key or [] (the Trigger form's default) = every query
         selected = _conf(context).get("queries")
@@ -172,7 +171,7 @@ class ReplicateOperator(_JobTask):
             raise
         except Exception as exc:
             self._fail(context, exc)
-        result.update(try_number=try_number, host=socket.getfqdn())
+        result.update(try_number=try_number, host=worker_host())
         if recorder is not None:
             recorder.done(result)
         self._describe_asset_events(context, job, result)

@@ -374,6 +374,11 @@ def test_a_python_event_no_longer_allowed_is_refused_before_anything_is_imported
     assert states["pre_job"] == "failed" and module not in sys.modules
     job_row, _, _ = api_view(job, dr)
     assert "[airflow_sync] python_event_allowlist" in job_row["Result"]
+    from airflow_sync.jobs import store
+
+    store.delete_job(
+        job.name
+    )  # invalid once the allow-list is empty: it would break an export/apply of all jobs
 
 
 def test_a_failed_or_cancelled_run_starts_no_follow_up_job_and_chains_are_bounded(dbs, monkeypatch):

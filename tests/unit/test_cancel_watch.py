@@ -108,3 +108,20 @@ def test_the_watcher_cancels_the_token_as_soon_as_the_request_appears():
         store.values[markers.CANCEL_KEY] = {"by": "bob"}
         assert interrupted.wait(5) and token.cancelled
     assert watcher.cancelled_by == "bob"
+
+
+def hostname_of_this_worker() -> str:
+    """A ``[core] hostname_callable`` naming the worker as a cluster does (not the machine's FQDN)."""
+    return "worker-7.example"
+
+
+def test_commit_records_name_the_host_as_airflow_names_the_task_instance(src, dst, monkeypatch):
+    """History's InstanceId joins these hosts with the task instances' hostnames: one name per worker."""
+    monkeypatch.setenv("AIRFLOW__CORE__HOSTNAME_CALLABLE", f"{__name__}.hostname_of_this_worker")
+    _seed(src)
+    store = FakeStore()
+    recorder = CommitRecorder(store, try_number=1)
+    token = CancelToken()
+    recorder.attach(token)
+    run_replication(make_plan(), src.url, dst.url, cancel=token)
+    assert markers.hosts(store.values[markers.COMMITS_KEY]) == ["worker-7.example"]
