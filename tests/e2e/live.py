@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -101,3 +102,16 @@ def live_airflow(
         processes.stop_all(live.procs)
         live.engine.dispose()
         services.drop_pg_database(db_name)
+
+
+def run_demo(root: Path, port: int, *extra: str) -> subprocess.CompletedProcess:
+    """``airflow-sync demo --dir ROOT --port PORT ...`` (what ``make demo`` runs), as from a plain shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    return subprocess.run(
+        [str(home.bin_dir() / "airflow-sync"), "demo", "--dir", str(root), "--port", str(port), *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )

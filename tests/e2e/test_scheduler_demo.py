@@ -5,32 +5,19 @@ running Airflow, and ``--stop`` must leave no component running."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
 from airflow_sync.demo import home, processes
+from tests.e2e.live import run_demo
 
 pytest.importorskip("airflow_sync.dags.factory", reason="the DAG factory has not landed yet")
-
-
-def _demo(root, port: int, *extra: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}  # as from a plain shell
-    return subprocess.run(
-        [str(home.bin_dir() / "airflow-sync"), "demo", "--dir", str(root), "--port", str(port), *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
 
 
 def test_demo_runs_the_job_reuses_airflow_and_stops_cleanly(tmp_path):
     root, port = tmp_path / "demo", home.free_port()
     try:
-        first = _demo(root, port)
+        first = run_demo(root, port)
         assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
         out = first.stdout
         assert "of sync__demo_shop: SUCCESS" in out
@@ -42,13 +29,13 @@ def test_demo_runs_the_job_reuses_airflow_and_stops_cleanly(tmp_path):
         pids = json.loads((root / "demo.json").read_text())["processes"]
         assert set(pids) == {"api-server", "scheduler", "dag-processor", "triggerer"}
 
-        again = _demo(root, port, "--no-wait")
+        again = run_demo(root, port, "--no-wait")
         assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
         assert "reusing it" in again.stdout
         assert json.loads((root / "demo.json").read_text())["processes"] == pids
     finally:
-        stop = _demo(root, port, "--stop")
+        stop = run_demo(root, port, "--stop")
     assert stop.returncode == 0, stop.stderr
     assert not (root / "demo.json").exists()
     assert not any(processes.is_our_process(pid) for pid in pids.values())
-    assert _demo(root, port, "--stop").stdout.strip() == "The demo is not running."
+    assert run_demo(root, port, "--stop").stdout.strip() == "The demo is not running."

@@ -8,10 +8,8 @@ Screenshots: ``SCREENSHOTS/demo-*.png``.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import subprocess
 
 import pytest
 
@@ -21,23 +19,12 @@ pytest.importorskip("airflow_sync.dags.factory", reason="the DAG factory has not
 
 from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.e2e.live import run_demo
 from tests.e2e.ui.browser import SCREENSHOTS, launch
 
 expect.set_options(timeout=20_000)
 RUN_TIMEOUT = 180_000  # ms
 JOB = "shop_orders_copy"
-
-
-def _demo(root, port: int, *extra: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}  # as from a plain shell
-    return subprocess.run(
-        [str(home.bin_dir() / "airflow-sync"), "demo", "--dir", str(root), "--port", str(port), *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
 
 
 def _shot(page: Page, name: str) -> None:
@@ -54,7 +41,7 @@ def _count(db, table: str) -> int:
 def demo(tmp_path_factory):
     root, port = tmp_path_factory.mktemp("walkthrough") / "demo", home.free_port()
     try:
-        first = _demo(root, port)
+        first = run_demo(root, port)
         assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
         login = re.search(r"Airflow UI:\s+(http://\S+)\s+login: (\S+) / (\S+)", first.stdout)
         sync_jobs = re.search(r"Sync Jobs:\s+(http://\S+/plugin/sync-jobs)", first.stdout)
@@ -67,7 +54,7 @@ def demo(tmp_path_factory):
             "root": root,
         }
     finally:
-        _demo(root, port, "--stop")
+        run_demo(root, port, "--stop")
 
 
 def test_a_newcomer_creates_runs_reads_and_edits_a_second_job_from_the_demo(demo):
