@@ -23,9 +23,17 @@ _COLUMNS = (
 
 
 def ensure_state_table(d: Dialect, conn: Any, schema: str | None) -> None:
-    """Create the state table if missing (DDL: call outside the data transaction)."""
+    """Create the state table if missing (DDL: call outside the data transaction).
+
+    Jobs that start together against a new destination all find it missing: see
+    :meth:`~airflow_sync.engine.dialects.base.Dialect.create_racing`.
+    """
     if d.reflect(conn, schema, STATE_TABLE) is None:
-        d.execute(conn, d.create_table_sql(schema, STATE_TABLE, _COLUMNS, ("job", "query")))
+        d.create_racing(
+            conn,
+            d.create_table_sql(schema, STATE_TABLE, _COLUMNS, ("job", "query")),
+            lambda: d.reflect(conn, schema, STATE_TABLE) is not None,
+        )
 
 
 def read_watermark(d: Dialect, conn: Any, schema: str | None, job: str, query: str) -> str | None:

@@ -155,7 +155,41 @@ class Dialect(PortableMerge):
         return ""
 
     def create_schema(self, conn: Any, schema: str) -> None:
-        self.execute(conn, f"CREATE SCHEMA IF NOT EXISTS {self.quote_ident(schema)}")
+        p = self.placeholder
+        self.create_racing(
+            conn,
+            f"CREATE SCHEMA IF NOT EXISTS {self.quote_ident(schema)}",
+            lambda: (
+                self.scalar(
+                    conn, f"SELECT 1 FROM information_schema.schemata WHERE schema_name = {p}", (schema,)
+                )
+                is not None
+            ),
+        )
+
+    def create_racing(self, conn: Any, ddl: str, exists: Callable[[], bool]) -> None:
+        """Run a CREATE that runs of other jobs may send at the same moment (a new destination).
+
+        Only one can win: on PostgreSQL the others wait for it and then fail on the catalog's unique index,
+        ``IF NOT EXISTS`` or not. A CREATE that fails while ``exists()`` now holds lost that race and has what
+        it asked for. Where DDL is transactional it runs under a savepoint, so what the transaction did before
+        it is kept; elsewhere (MySQL) DDL commits on its own and a failed CREATE undoes nothing.
+        """
+        if not self.transactional_ddl:
+            try:
+                self.execute(conn, ddl)
+            except Exception:
+                if not exists():
+                    raise
+            return
+        self.execute(conn, "SAVEPOINT airflow_sync_create")
+        try:
+            self.execute(conn, ddl)
+        except Exception:
+            self.execute(conn, "ROLLBACK TO SAVEPOINT airflow_sync_create")
+            if not exists():
+                raise
+        self.execute(conn, "RELEASE SAVEPOINT airflow_sync_create")
 
     def add_column_sql(self, schema: str | None, table: str, column: Column) -> str:
         return (

@@ -1,0 +1,125 @@
+"""Jobs that start together against a new destination all create ``_airflow_sync_state``: only one CREATE
+can win, and the others must go on, not fail the query (seen on the Celery cluster: three jobs started at
+once, one failed with "relation already exists")."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from airflow_sync.engine.dialects import dialect_for
+from airflow_sync.engine.state import STATE_TABLE, ensure_state_table
+from tests import services
+
+
+def _pg_waits_on_a_lock(conn, pid: int) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,))
+        row = cur.fetchone()
+    conn.rollback()
+    return bool(row) and row[0] == "Lock"
+
+
+def test_postgresql_a_create_that_lost_the_race_keeps_the_tables_created_before_it(pg_url):
+    d = dialect_for(pg_url)
+    schema = f"st_{uuid.uuid4().hex[:10]}"
+    winner, loser, watcher = d.connect(), d.connect(), d.connect()
+    try:
+        d.execute(winner, f'CREATE SCHEMA "{schema}"')
+        d.commit(winner)
+        # the winner has created the state table and not committed yet
+        ensure_state_table(d, winner, schema)
+        d.execute(loser, f'CREATE TABLE "{schema}"."before_it" (id int)')  # the destination table, same txn
+        loser_pid = loser.info.backend_pid
+        failure: list[BaseException] = []
+
+        def lose() -> None:  # the winner's table is not committed: the loser finds none and CREATEs
+            try:
+                ensure_state_table(d, loser, schema)
+            except BaseException as exc:  # reported below
+                failure.append(exc)
+
+        racing = threading.Thread(target=lose)
+        racing.start()
+        deadline = time.monotonic() + 30
+        while not _pg_waits_on_a_lock(watcher, loser_pid):  # its CREATE waits for the winner's
+            assert racing.is_alive() and time.monotonic() < deadline, failure
+        d.commit(winner)
+        racing.join(30)
+        assert not failure, failure
+        d.commit(loser)
+        assert d.reflect(watcher, schema, "before_it") is not None  # the savepoint kept it
+        assert d.reflect(watcher, schema, STATE_TABLE) is not None
+    finally:
+        for c in (winner, loser, watcher):
+            d.rollback(c)
+            d.close(c)
+        with d.connect() as c:
+            c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            c.commit()
+
+
+def test_mariadb_a_create_that_lost_the_race_goes_on(monkeypatch):
+    name = f"as_st_{uuid.uuid4().hex[:10]}"
+    url = services.create_mysql_database(name)
+    d = dialect_for(url)
+    other, late = d.connect(), d.connect()
+    try:
+        ensure_state_table(d, other, None)  # another job's run created it ...
+        original = d.reflect
+        looked: list[str] = []
+
+        def stale_then_real(conn, schema, table):  # ... after this one had looked
+            if conn is late and not looked:
+                looked.append(table)
+                return None
+            return original(conn, schema, table)
+
+        monkeypatch.setattr(d, "reflect", stale_then_real)
+        ensure_state_table(d, late, None)
+        assert looked == [STATE_TABLE] and original(late, None, STATE_TABLE) is not None
+        # anything else still fails: no table, and the CREATE refused for another reason
+        monkeypatch.setattr(d, "create_table_sql", lambda *a, **k: "CREATE TABLE `x` (broken")
+        monkeypatch.setattr(d, "reflect", lambda *a: None)
+        with pytest.raises(Exception, match="syntax"):
+            ensure_state_table(d, late, None)
+    finally:
+        d.close(other)
+        d.close(late)
+        services.drop_mysql_database(name)
+
+
+def test_postgresql_jobs_creating_the_same_new_schema_together_all_go_on(pg_url):
+    d = dialect_for(pg_url)
+    schema = f"sc_{uuid.uuid4().hex[:10]}"
+    winner, loser, watcher = d.connect(), d.connect(), d.connect()
+    try:
+        d.create_schema(winner, schema)  # not committed yet
+        loser_pid = loser.info.backend_pid
+        failure: list[BaseException] = []
+
+        def lose() -> None:
+            try:
+                d.create_schema(loser, schema)
+            except BaseException as exc:  # reported below
+                failure.append(exc)
+
+        racing = threading.Thread(target=lose)
+        racing.start()
+        deadline = time.monotonic() + 30
+        while not _pg_waits_on_a_lock(watcher, loser_pid):
+            assert racing.is_alive() and time.monotonic() < deadline, failure
+        d.commit(winner)
+        racing.join(30)
+        assert not failure, failure
+        d.commit(loser)
+    finally:
+        for c in (winner, loser, watcher):
+            d.rollback(c)
+            d.close(c)
+        with d.connect() as c:
+            c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            c.commit()
