@@ -23,43 +23,60 @@ def _pg_waits_on_a_lock(conn, pid: int) -> bool:
     return bool(row) and row[0] == "Lock"
 
 
-def test_postgresql_a_create_that_lost_the_race_keeps_the_tables_created_before_it(pg_url):
+@pytest.fixture
+def pg_race(pg_url):
+    """Three sessions on PostgreSQL (winner, loser, watcher) and a fresh schema name, all cleaned up."""
     d = dialect_for(pg_url)
     schema = f"st_{uuid.uuid4().hex[:10]}"
-    winner, loser, watcher = d.connect(), d.connect(), d.connect()
-    try:
-        d.execute(winner, f'CREATE SCHEMA "{schema}"')
-        d.commit(winner)
-        # the winner has created the state table and not committed yet
-        ensure_state_table(d, winner, schema)
-        d.execute(loser, f'CREATE TABLE "{schema}"."before_it" (id int)')  # the destination table, same txn
-        loser_pid = loser.info.backend_pid
-        failure: list[BaseException] = []
+    conns = [d.connect() for _ in range(3)]
+    yield d, schema, *conns
+    for c in conns:
+        d.rollback(c)
+        d.close(c)
+    with d.connect() as c:
+        c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        c.commit()
 
-        def lose() -> None:  # the winner's table is not committed: the loser finds none and CREATEs
-            try:
-                ensure_state_table(d, loser, schema)
-            except BaseException as exc:  # reported below
-                failure.append(exc)
 
-        racing = threading.Thread(target=lose)
-        racing.start()
-        deadline = time.monotonic() + 30
-        while not _pg_waits_on_a_lock(watcher, loser_pid):  # its CREATE waits for the winner's
-            assert racing.is_alive() and time.monotonic() < deadline, failure
-        d.commit(winner)
-        racing.join(30)
-        assert not failure, failure
-        d.commit(loser)
-        assert d.reflect(watcher, schema, "before_it") is not None  # the savepoint kept it
-        assert d.reflect(watcher, schema, STATE_TABLE) is not None
-    finally:
-        for c in (winner, loser, watcher):
-            d.rollback(c)
-            d.close(c)
-        with d.connect() as c:
-            c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            c.commit()
+def _race(d, winner, loser, watcher, create) -> None:
+    """``create(winner)`` is done and not committed; ``create(loser)`` finds nothing, waits on the winner's
+    lock, and must go on once the winner commits."""
+    create(winner)
+    failure: list[BaseException] = []
+
+    def lose() -> None:
+        try:
+            create(loser)
+        except BaseException as exc:  # reported below
+            failure.append(exc)
+
+    racing = threading.Thread(target=lose)
+    racing.start()
+    deadline = time.monotonic() + 30
+    while not _pg_waits_on_a_lock(watcher, loser.info.backend_pid):
+        assert racing.is_alive() and time.monotonic() < deadline, failure
+    d.commit(winner)
+    racing.join(30)
+    assert not failure, failure
+    d.commit(loser)
+
+
+def test_postgresql_a_create_that_lost_the_race_keeps_the_tables_created_before_it(pg_race):
+    d, schema, winner, loser, watcher = pg_race
+    d.execute(winner, f'CREATE SCHEMA "{schema}"')
+    d.commit(winner)
+    d.execute(loser, f'CREATE TABLE "{schema}"."before_it" (id int)')  # the destination table, same txn
+    _race(d, winner, loser, watcher, lambda conn: ensure_state_table(d, conn, schema))
+    assert d.reflect(watcher, schema, "before_it") is not None  # the savepoint kept it
+    assert d.reflect(watcher, schema, STATE_TABLE) is not None
+
+
+def test_postgresql_jobs_creating_the_same_new_schema_together_all_go_on(pg_race):
+    d, schema, winner, loser, watcher = pg_race
+    _race(d, winner, loser, watcher, lambda conn: d.create_schema(conn, schema))
+    assert (
+        d.scalar(watcher, "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (schema,)) == 1
+    )
 
 
 def test_mariadb_a_create_that_lost_the_race_goes_on(monkeypatch):
@@ -90,36 +107,3 @@ def test_mariadb_a_create_that_lost_the_race_goes_on(monkeypatch):
         d.close(other)
         d.close(late)
         services.drop_mysql_database(name)
-
-
-def test_postgresql_jobs_creating_the_same_new_schema_together_all_go_on(pg_url):
-    d = dialect_for(pg_url)
-    schema = f"sc_{uuid.uuid4().hex[:10]}"
-    winner, loser, watcher = d.connect(), d.connect(), d.connect()
-    try:
-        d.create_schema(winner, schema)  # not committed yet
-        loser_pid = loser.info.backend_pid
-        failure: list[BaseException] = []
-
-        def lose() -> None:
-            try:
-                d.create_schema(loser, schema)
-            except BaseException as exc:  # reported below
-                failure.append(exc)
-
-        racing = threading.Thread(target=lose)
-        racing.start()
-        deadline = time.monotonic() + 30
-        while not _pg_waits_on_a_lock(watcher, loser_pid):
-            assert racing.is_alive() and time.monotonic() < deadline, failure
-        d.commit(winner)
-        racing.join(30)
-        assert not failure, failure
-        d.commit(loser)
-    finally:
-        for c in (winner, loser, watcher):
-            d.rollback(c)
-            d.close(c)
-        with d.connect() as c:
-            c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            c.commit()
