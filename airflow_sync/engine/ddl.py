@@ -50,11 +50,15 @@ def ensure_table(
         d.create_schema(conn, schema)
     existing = d.reflect(conn, schema, name)
     if existing is None:
-        d.execute(conn, d.create_table_sql(schema, name, source_columns, primary_key))
-        created = d.reflect(conn, schema, name)
-        assert created is not None
-        cols = [created.column(c.name) or c for c in source_columns]
-        return DestinationTable(schema, name, cols, tuple(primary_key), created=True)
+        create = d.create_table_sql(schema, name, source_columns, primary_key)
+        if d.create_racing(conn, create, lambda: d.reflect(conn, schema, name) is not None):
+            created = d.reflect(conn, schema, name)
+            assert created is not None
+            cols = [created.column(c.name) or c for c in source_columns]
+            return DestinationTable(schema, name, cols, tuple(primary_key), created=True)
+        # another job's run created it a moment ago and may be loading it: an existing table, not an empty one
+        existing = d.reflect(conn, schema, name)
+        assert existing is not None
     return _reconcile(d, conn, schema, name, existing, source_columns, primary_key, alter_schema, log)
 
 

@@ -167,13 +167,16 @@ class Dialect(PortableMerge):
             ),
         )
 
-    def create_racing(self, conn: Any, ddl: str, exists: Callable[[], bool]) -> None:
+    def create_racing(self, conn: Any, ddl: str, exists: Callable[[], bool]) -> bool:
         """Run a CREATE that runs of other jobs may send at the same moment (a new destination).
 
         Only one can win: on PostgreSQL the others wait for it and then fail on the catalog's unique index,
-        ``IF NOT EXISTS`` or not. A CREATE that fails while ``exists()`` now holds lost that race and has what
-        it asked for. Where DDL is transactional it runs under a savepoint, so what the transaction did before
-        it is kept; elsewhere (MySQL) DDL commits on its own and a failed CREATE undoes nothing.
+        ``IF NOT EXISTS`` or not. A CREATE that fails while ``exists()`` now holds lost that race: the object
+        is there, made by someone else. Where DDL is transactional it runs under a savepoint, so what the
+        transaction did before it is kept; elsewhere (MySQL) DDL commits on its own and a failed CREATE undoes
+        nothing.
+
+        :returns: True when this CREATE made the object, False when another session's did
         """
         if not self.transactional_ddl:
             try:
@@ -181,7 +184,8 @@ class Dialect(PortableMerge):
             except Exception:
                 if not exists():
                     raise
-            return
+                return False
+            return True
         self.execute(conn, "SAVEPOINT airflow_sync_create")
         try:
             self.execute(conn, ddl)
@@ -189,7 +193,11 @@ class Dialect(PortableMerge):
             self.execute(conn, "ROLLBACK TO SAVEPOINT airflow_sync_create")
             if not exists():
                 raise
+            made = False
+        else:
+            made = True
         self.execute(conn, "RELEASE SAVEPOINT airflow_sync_create")
+        return made
 
     def add_column_sql(self, schema: str | None, table: str, column: Column) -> str:
         return (

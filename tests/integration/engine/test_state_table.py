@@ -1,6 +1,6 @@
-"""Jobs that start together against a new destination all create ``_airflow_sync_state``: only one CREATE
-can win, and the others must go on, not fail the query (seen on the Celery cluster: three jobs started at
-once, one failed with "relation already exists")."""
+"""Jobs that start together against a new destination all create ``_airflow_sync_state`` (and a schema, or
+even the same table): only one CREATE can win, and the others must go on, not fail the query (seen on the
+Celery cluster: three jobs started at once, one failed with "relation already exists")."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import uuid
 
 import pytest
 
+from airflow_sync.engine.ddl import ensure_table
 from airflow_sync.engine.dialects import dialect_for
 from airflow_sync.engine.state import STATE_TABLE, ensure_state_table
+from airflow_sync.engine.types import ColType, Column
 from tests import services
 
 
@@ -77,6 +79,22 @@ def test_postgresql_jobs_creating_the_same_new_schema_together_all_go_on(pg_race
     assert (
         d.scalar(watcher, "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (schema,)) == 1
     )
+
+
+def test_postgresql_two_jobs_creating_the_same_table_one_creates_it_the_other_finds_it(pg_race):
+    """The loser must not take the table for one it created empty (a first load skips the stage then)."""
+    d, schema, winner, loser, watcher = pg_race
+    d.execute(winner, f'CREATE SCHEMA "{schema}"')
+    d.commit(winner)
+    columns = [Column("id", ColType("int64"), False), Column("name", ColType("string", length=20))]
+    made = {}
+
+    def create(conn) -> None:
+        made[conn is winner] = ensure_table(d, conn, schema, "shared", columns, ("id",), alter_schema=False)
+
+    _race(d, winner, loser, watcher, create)
+    assert made[True].created and not made[False].created
+    assert [c.name for c in made[False].columns] == ["id", "name"]
 
 
 def test_mariadb_a_create_that_lost_the_race_goes_on(monkeypatch):
