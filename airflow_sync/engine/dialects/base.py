@@ -178,25 +178,21 @@ class Dialect(PortableMerge):
 
         :returns: True when this CREATE made the object, False when another session's did
         """
-        if not self.transactional_ddl:
-            try:
-                self.execute(conn, ddl)
-            except Exception:
-                if not exists():
-                    raise
-                return False
-            return True
-        self.execute(conn, "SAVEPOINT airflow_sync_create")
+        savepoint = self.transactional_ddl
+        if savepoint:
+            self.execute(conn, "SAVEPOINT airflow_sync_create")
         try:
             self.execute(conn, ddl)
         except Exception:
-            self.execute(conn, "ROLLBACK TO SAVEPOINT airflow_sync_create")
+            if savepoint:
+                self.execute(conn, "ROLLBACK TO SAVEPOINT airflow_sync_create")
             if not exists():
                 raise
             made = False
         else:
             made = True
-        self.execute(conn, "RELEASE SAVEPOINT airflow_sync_create")
+        if savepoint:
+            self.execute(conn, "RELEASE SAVEPOINT airflow_sync_create")
         return made
 
     def add_column_sql(self, schema: str | None, table: str, column: Column) -> str:
