@@ -17,6 +17,13 @@ from airflow_sync.demo import home, processes
 from tests import services
 from tests.conftest import ROOT, RUN_ID
 
+#: a source view whose copy takes hours unless cancelled (``big`` cross joined with itself): a run that is
+#: surely still loading when the test cancels it, however fast the engine gets
+ENDLESS = (
+    "CREATE VIEW endless AS SELECT a.id * 100000 + b.id AS id, b.payload AS payload"
+    " FROM big a CROSS JOIN big b"
+)
+
 
 @dataclass
 class LiveAirflow:

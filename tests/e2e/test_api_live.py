@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 
 from airflow_sync.demo import processes
-from tests.e2e.live import live_airflow
+from tests.e2e.live import ENDLESS, live_airflow
 
 pytest.importorskip("airflow_sync.dags.factory", reason="the DAG factory has not landed yet")
 
 ORDERS = 500
-BIG = 1_000_000  # rows of the table the long run copies in batches of 10 (minutes, unless cancelled)
+BIG = 20_000  # rows of the table whose cross join the long run copies (hours, unless cancelled)
 
 
 def _make_source(path) -> None:
@@ -40,6 +40,7 @@ def _make_source(path) -> None:
         db.executemany("INSERT INTO customers VALUES (?, ?)", [(1, "a"), (2, "b"), (3, "c")])
         db.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, payload VARCHAR(60))")
         db.executemany("INSERT INTO big VALUES (?, ?)", ((i, f"payload {i:09d}") for i in range(1, BIG + 1)))
+        db.execute(ENDLESS)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,13 @@ def live(tmp_path_factory):
         created = air.cli("airflow-sync", "tokens", "create", "--name", "e2e", "--role", "admin")
         assert created.returncode == 0, created.stderr[-3000:]
         token = created.stdout.strip().splitlines()[-1]
-        info = {"base": air.base, "token": token, "procs": air.procs, "engine": air.engine}
+        info = {
+            "base": air.base,
+            "token": token,
+            "procs": air.procs,
+            "engine": air.engine,
+            "warehouse": air.root / "warehouse.db",
+        }
         processes.wait_for(
             "the api-server",
             lambda: processes.http_ok(f"{info['base']}/api/v2/monitor/health"),
@@ -153,7 +160,7 @@ def _scenario(live, c: Client) -> None:
 
     # 3. a long run: modify refused while running, then cancelled
     long_job = {"JobName": "e2e_long", "Source": "e2e_src", "Destination": "e2e_dst", "BatchSize": "10"}
-    status, _ = c.call("POST", "/jobs", {**long_job, "Query#1": "REPLICATE [big]"})
+    status, _ = c.call("POST", "/jobs", {**long_job, "Query#1": "REPLICATE [endless]"})
     assert status == 201
     status, body = c.call("POST", "/executeJob", {"JobName": "e2e_long", "WaitForResults": "false"})
     assert status == 200, body
@@ -179,7 +186,10 @@ def _scenario(live, c: Client) -> None:
     processes.wait_for("the cancelled run to end", ended, timeout=120, procs=live["procs"])
     print(f"cancel -> run ended in {time.monotonic() - t_cancel:.1f} s")
     states = dict(_sql(live, "SELECT task_id, state FROM task_instance WHERE run_id = :r", r=long_run))
-    assert states["replicate_big"] == "failed" and states["post_job"] == "success", states
+    assert states["replicate_endless"] == "failed" and states["post_job"] == "success", states
+    with sqlite3.connect(live["warehouse"]) as db:  # cancelled and reported so: nothing committed
+        found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'endless'").fetchone()
+        assert found is None or db.execute("SELECT COUNT(*) FROM endless").fetchone() == (0,)
     status, body = c.call("POST", "/getJobStatus", {"JobName": "e2e_long"})
     assert body["Status"] == "CANCELLED" and body["Queries"][0]["Status"] == "CANCELLED"
     ((note,),) = _sql(

@@ -11,18 +11,13 @@ import httpx
 import pytest
 
 from airflow_sync.demo import processes
-from tests.e2e.live import live_airflow
+from tests.e2e.live import ENDLESS, live_airflow
 
 pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) is part of the dev dependencies")
 
 ORDERS = 500
 CUSTOMERS = 3
 BIG = 20_000
-#: the run the tests cancel reads this view: 400 million rows, hours of copying unless cancelled
-ENDLESS = (
-    "CREATE VIEW endless AS SELECT a.id * 100000 + b.id AS id, b.payload AS payload"
-    " FROM big a CROSS JOIN big b"
-)
 
 
 def make_source(path) -> None:
