@@ -66,6 +66,16 @@ def _task(dag_id: str, task_id: str) -> dict[str, Any] | None:
     return dict(zip(("state", "hostname", "try_number"), rows[0], strict=True)) if rows else None
 
 
+def _query_hosts(dag_id: str, run_id: str) -> set[str]:
+    """The hosts of a run's query tasks (observation of the metadata DB)."""
+    rows = _rows(
+        META_DB,
+        "SELECT task_id, hostname FROM task_instance "
+        f"WHERE dag_id = '{dag_id}' AND run_id = '{run_id}' AND task_id LIKE 'replicate%'",
+    )
+    return {host for _, host in rows}
+
+
 def _job(name: str, *queries: str, **fields: str) -> dict[str, str]:
     body = {"JobName": name, "Source": "cl_src", "Destination": "cl_dst", **fields}
     body.update({f"Query#{i}": q for i, q in enumerate(queries, 1)})
@@ -146,18 +156,28 @@ def test_jobs_created_on_one_api_server_run_concurrently_on_both_workers(cluster
             "SELECT id, name FROM items WHERE price >= 1000 ORDER BY id",
         )
 
-        # InstanceId = the host that ran the run: both workers took part
+        # InstanceId names the host(s) that ran each run's queries, each once, as the metadata DB saw them.
+        # The pre_jobs overlap, so both workers took part; where the queries land is the broker's choice.
         history = one.ok(
             one.get("/history", **{"$filter": "startswith(JobName,'cl_') and Status eq 'Successful'"})
         )
-        # (a run whose queries ran on both workers names both, in job order)
-        hosts = {
+        rows = {row["JobName"]: row for row in history["value"] if row["JobName"] in CONCURRENT}
+        assert set(rows) == set(CONCURRENT), history["value"]
+        for name, row in rows.items():
+            named = row["InstanceId"].split(", ")
+            assert len(named) == len(set(named)) and set(named) == _query_hosts(
+                f"sync__{name}", row["RunId"]
+            ), row
+        ran_on = {
             host
-            for row in history["value"]
-            if row["JobName"] in CONCURRENT
-            for host in row["InstanceId"].split(", ")
+            for (host,) in _rows(
+                META_DB,
+                # (a task that did not run, e.g. the skipped notify, has no host)
+                "SELECT DISTINCT hostname FROM task_instance WHERE hostname <> '' AND dag_id IN "
+                f"({', '.join(repr(f'sync__{n}') for n in CONCURRENT)})",
+            )
         }
-        assert hosts == set(HOSTS), history["value"]
+        assert ran_on == set(HOSTS), ran_on
         for worker in HOSTS.values():
             assert "execute_workload" in cluster.log(worker), f"{worker} never received a task"
 
