@@ -42,6 +42,8 @@ _EXACT = frozenset({"int16", "int32", "int64", "double", "string", "large_string
 #: scratch databases attached to a destination connection, detached when its transaction ends
 _ATTACHED = "airflow_sync_scratch"
 _NAMES = itertools.count()
+#: bytes per Arrow batch read from PostgreSQL (ADBC's default): the unit of cancellation and of the read-ahead
+PG_BATCH_BYTES = 16 << 20
 
 
 def import_order() -> None:
@@ -78,6 +80,7 @@ def pg_batches(params: dict[str, Any], sql: str, token: CancelToken) -> Iterator
         cur = conn.cursor()
         handle = token.register(cur.adbc_cancel)
         try:
+            cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(PG_BATCH_BYTES)})
             cur.execute("SET DateStyle = ISO")  # dates and timestamps as text: Python's isoformat
             cur.execute(sql)
             yield from cur.fetch_record_batch()
