@@ -251,6 +251,7 @@ def _ingest(
     try:
         n = sqlite_ingest.ingest(ctx.dst, ctx.dst_d.url.database or "", target, cols, batches, each)
     except NotExact as exc:
+        ctx.token.check()  # a reader failing because it was cancelled: the run stops, no other path runs
         ctx.summary.batches = before
         ctx.rollback_source()
         ctx.detail("Arrow ingest left after %.3f s (%s)", time.monotonic() - t0, exc)
