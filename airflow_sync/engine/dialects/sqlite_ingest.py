@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from airflow_sync.engine.dialects.sqlite_arrow import NotExact
+from airflow_sync.engine.dialects.sqlite_arrow import NotExact, import_order
 from airflow_sync.engine.dialects.sqlite_text import _unescape
 from airflow_sync.exceptions import ReplicationCancelled
 
@@ -44,14 +44,6 @@ _ATTACHED = "airflow_sync_scratch"
 _NAMES = itertools.count()
 #: bytes per Arrow batch read from PostgreSQL (ADBC's default): the unit of cancellation and of the read-ahead
 PG_BATCH_BYTES = 16 << 20
-
-
-def import_order() -> None:
-    """Load mysql-connector's C extension before pyarrow when it is installed: loaded after pyarrow, it
-    fails (``libstdc++: cannot allocate memory in static TLS block``) and MariaDB reads fall back to
-    PyMySQL for the rest of the process."""
-    with contextlib.suppress(ImportError):
-        import _mysql_connector  # noqa: F401
 
 
 @functools.cache

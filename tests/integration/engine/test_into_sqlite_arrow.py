@@ -271,3 +271,22 @@ def test_the_scratch_stays_out_of_the_destination_file(request, monkeypatch):
     run_replication(_plan("sqa attach", "sqa attach"), src.url, dst.url)
     assert attached and all(not any(n.startswith("as_arrow_") for n in names) for names in attached)
     assert len(COLUMNS) == len(NAMES)
+
+
+def test_arrow_loaded_first_leaves_mariadb_its_fast_reader():
+    """pyarrow loaded before mysql-connector's C extension makes the extension fail to load (static TLS),
+    and every later MariaDB read of the process falls back to PyMySQL: the Arrow paths load it first."""
+    import subprocess
+    import sys
+
+    from airflow_sync.engine.dialects import mysql_read
+
+    if not mysql_read.available():
+        pytest.skip("mysql-connector's C extension is not installed")
+    code = (
+        "from airflow_sync.engine.dialects import sqlite_arrow, sqlite_ingest, mysql_read\n"
+        "assert sqlite_arrow.available() and sqlite_ingest.available('postgresql')\n"
+        "print(mysql_read.available())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
