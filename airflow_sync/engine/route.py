@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING
 
 from airflow_sync.engine import hooks
-from airflow_sync.engine.dialects import sqlite_arrow, sqlite_ingest
+from airflow_sync.engine.dialects import sqlite_arrow
 from airflow_sync.engine.dialects.values import same_family
 from airflow_sync.engine.types import ColType, Column
 
@@ -175,16 +175,22 @@ def arrow_columns(ctx: RunContext, table: DestinationTable) -> list[sqlite_arrow
     return cols if dst_d.text_load_ready(ctx.dst) else None
 
 
+#: loads into SQLite of fewer rows keep the paths below: the Arrow path's fixed cost (pyarrow's import, a
+#: second connection, the scratch file: ~0.15 s) outweighs what it saves (~1-2 µs per row, docs/adr/0007)
+INGEST_MIN_ROWS = 100_000
+
+
 def sqlite_ingest_ok(ctx: RunContext) -> bool:
     """The rows the text pipe or the source's rendering bring into a SQLite file may travel as Arrow
-    batches through a scratch file (``dialects/sqlite_ingest.py``, docs/adr/0007)."""
+    batches through a scratch file (``dialects/sqlite_ingest.py``, docs/adr/0007), if there are enough of
+    them and the extra is installed (``sqlite_ingest.available``, asked last: it imports pyarrow)."""
     src, path = ctx.src_d.name, ctx.dst_d.url.database or ""
     if not hooks.ARROW or ctx.dst_d.name != "sqlite" or ctx.shared or path in ("", ":memory:"):
         return False
-    # ADBC reads PostgreSQL's text as UTF-8, as psycopg decodes it on a UTF-8 connection
-    if src == "postgresql" and getattr(getattr(ctx.src, "info", None), "encoding", "") != "utf-8":
+    if src not in ("postgresql", "mysql"):
         return False
-    return sqlite_ingest.available(src)
+    # ADBC reads PostgreSQL's text as UTF-8, as psycopg decodes it on a UTF-8 connection
+    return src != "postgresql" or getattr(getattr(ctx.src, "info", None), "encoding", "") == "utf-8"
 
 
 def ingest_exprs(ctx: RunContext, rendered: list[str]) -> list[str] | None:

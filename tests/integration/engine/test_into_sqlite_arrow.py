@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from airflow_sync.engine import hooks, write
+from airflow_sync.engine import hooks, route, write
 from airflow_sync.engine.cancel import CancelToken
 from airflow_sync.engine.dialects import sqlite_ingest
 from airflow_sync.engine.replicate import run_replication
@@ -23,6 +23,12 @@ pytestmark = pytest.mark.skipif(
     not (sqlite_ingest.available("postgresql") and sqlite_ingest.available("mysql")),
     reason="needs the arrow extra",
 )
+
+
+@pytest.fixture(autouse=True)
+def _small_loads_too(monkeypatch):
+    """The tables here are small: let them through the Arrow path (test_small_loads_... checks the gate)."""
+    monkeypatch.setattr(route, "INGEST_MIN_ROWS", 1)
 
 
 class Spy:
@@ -290,3 +296,18 @@ def test_arrow_loaded_first_leaves_mariadb_its_fast_reader():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("src_name", ["postgresql", "mysql"])
+def test_small_loads_keep_the_paths_below(request, monkeypatch, src_name):
+    """Below INGEST_MIN_ROWS the fixed cost of the Arrow path would outweigh its saving: the source is asked
+    whether there are that many rows (it stops looking there) and the path below loads a smaller load."""
+    src = _source(request, src_name, "sqa small", _many(30))
+    dst = get_backend(request, "sqlite")
+    spy = Spy(monkeypatch)
+    for limit, table, expect in ((31, "sqa small a", []), (30, "sqa small b", [30])):
+        monkeypatch.setattr(route, "INGEST_MIN_ROWS", limit)
+        dst.run(f"DROP TABLE IF EXISTS {dst.q(table)}")
+        assert run_replication(_plan("sqa small", table), src.url, dst.url).rows_inserted == 30
+        assert spy.results == expect
+    assert repr(_stored(dst, "sqa small a")) == repr(_stored(dst, "sqa small b"))
