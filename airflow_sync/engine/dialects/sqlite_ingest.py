@@ -119,10 +119,11 @@ def ingest(
     :param dest: the destination file (the scratch goes into a temporary folder beside it)
     :param each: called with each batch's row count once it is in the scratch (cancellation, counts)
     """
-    folder = tempfile.mkdtemp(prefix=".airflow_sync_arrow-", dir=os.path.dirname(os.path.abspath(dest)))
+    folder, beside = "", os.path.dirname(os.path.abspath(dest))
     try:
-        path = os.path.join(folder, "scratch.db")
         try:
+            folder = tempfile.mkdtemp(prefix=".airflow_sync_arrow-", dir=beside)
+            path = os.path.join(folder, "scratch.db")
             n, width = _scratch(path, batches, each)
             alias = _attach(conn, path) if n else ""
         except (NotExact, ReplicationCancelled):
@@ -140,7 +141,8 @@ def ingest(
         return n
     finally:
         # an attached file stays readable until DETACH (release), unlinked or not
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _scratch(path: str, batches: Iterable[Any], each: Callable[[int], None]) -> tuple[int, int]:

@@ -156,6 +156,20 @@ def test_a_batch_the_path_cannot_take_leaves_the_destination_to_the_path_below(
     assert _leftovers(dst) == []
 
 
+def test_no_room_for_the_scratch_hands_over_to_the_path_below(request, monkeypatch):
+    src = _source(request, "mysql", "sqa room")
+    dst = get_backend(request, "sqlite")
+    dst.run('DROP TABLE IF EXISTS "sqa room"')
+    spy = Spy(monkeypatch)
+
+    def no_room(*a: Any, **kw: Any) -> str:
+        raise PermissionError("read-only folder")
+
+    monkeypatch.setattr(sqlite_ingest.tempfile, "mkdtemp", no_room)
+    summary = run_replication(_plan("sqa room", "sqa room"), src.url, dst.url)
+    assert spy.results == [None] and summary.rows_inserted == len(ROWS)
+
+
 def test_a_failing_reader_hands_over_to_the_path_below(request, monkeypatch):
     src = _source(request, "postgresql", "sqa broken")
     dst = get_backend(request, "sqlite")
