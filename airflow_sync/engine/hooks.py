@@ -29,5 +29,6 @@ def point(name: str) -> None:
 #: let the source render values in the destination's row-path form (engine/route.py); tests turn it off
 ROW_RENDER = True
 
-#: read SQLite sources through Arrow where it applies (engine/dialects/sqlite_arrow.py); tests turn it off
+#: read SQLite sources through Arrow where it applies (engine/dialects/sqlite_arrow.py), and write SQLite
+#: destinations through Arrow and a scratch file (engine/dialects/sqlite_ingest.py); tests turn it off
 ARROW = True

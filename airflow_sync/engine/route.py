@@ -6,6 +6,8 @@
   default format) in SQL and the destination bulk-loads the lines (docs/adr/0003): no Python per value;
 - *Arrow*: a SQLite source read into Arrow in C and rendered as text-pipe lines by Arrow's kernels
   (docs/adr/0006; optional ``arrow`` extra), checked batch by batch, the row path taking over otherwise;
+  into SQLite, the text pipe's lines or the source's rendered rows carried as Arrow batches into a scratch
+  file and copied by one ``INSERT ... SELECT`` (docs/adr/0007);
 - *rows*: fetched rows, converted per column in Python (:mod:`airflow_sync.engine.convert`), written by the
   destination's bulk path. Always possible; the other two apply only where they store the same values.
 
@@ -171,3 +173,48 @@ def arrow_columns(ctx: RunContext, table: DestinationTable) -> list[sqlite_arrow
             return None
         cols.append(col)
     return cols if dst_d.text_load_ready(ctx.dst) else None
+
+
+#: loads into SQLite of fewer rows keep the paths below: the Arrow path's fixed cost (pyarrow's import, a
+#: second connection, the scratch file: ~0.15 s) outweighs what it saves (~1-2 µs per row, docs/adr/0007)
+INGEST_MIN_ROWS = 100_000
+
+
+def sqlite_ingest_ok(ctx: RunContext) -> bool:
+    """The rows the text pipe or the source's rendering bring into a SQLite file may travel as Arrow
+    batches through a scratch file (``dialects/sqlite_ingest.py``, docs/adr/0007), if there are enough of
+    them and the extra is installed (``sqlite_ingest.available``, asked last: it imports pyarrow)."""
+    src, path = ctx.src_d.name, ctx.dst_d.url.database or ""
+    if not hooks.ARROW or ctx.dst_d.name != "sqlite" or ctx.shared or path in ("", ":memory:"):
+        return False
+    if src not in ("postgresql", "mysql"):
+        return False
+    # ADBC reads PostgreSQL's text as UTF-8, as psycopg decodes it on a UTF-8 connection
+    return src != "postgresql" or getattr(getattr(ctx.src, "info", None), "encoding", "") == "utf-8"
+
+
+def ingest_exprs(ctx: RunContext, rendered: list[str]) -> list[str] | None:
+    """The rendered columns (:func:`rendered_rows`) as ADBC reads them into the values psycopg would hand
+    to SQLite, or None: ``float4`` reaches Python as its shortest text's double, ADBC gives the float's own
+    value; json and uuid arrive from psycopg as text (cast here, the server's same text form).
+
+    Timestamps of years 1000-9999 are rendered as their ISO text padded to six fraction digits (ADBC's
+    session has DateStyle ISO): the same text as ``to_char`` at ~0.5 s less of the server's time per 1M.
+    """
+    sq = ctx.sq
+    assert sq is not None
+    exprs: list[str] = []
+    for c, e in zip(sq.columns, rendered, strict=True):
+        k, ref = c.type.kind, "q." + ctx.src_d.quote_ident(c.name)
+        if k == "float32":
+            return None
+        if k in ("json", "uuid"):
+            e = f"({e})::text"
+        elif k == "timestamp":
+            e = (
+                f"CASE WHEN {ref} < '1000-01-01' OR {ref} >= '10000-01-01' THEN {e} "
+                f"WHEN date_trunc('second', {ref}) = {ref} THEN {ref}::text "
+                f"ELSE rpad({ref}::text, 26, '0') END"
+            )
+        exprs.append(e)
+    return exprs

@@ -14,6 +14,7 @@ from airflow_sync.engine import hooks, read, route
 from airflow_sync.engine.context import RunContext
 from airflow_sync.engine.convert import RowConverter
 from airflow_sync.engine.ddl import DestinationTable
+from airflow_sync.engine.dialects import sqlite_ingest
 from airflow_sync.engine.dialects.sqlite_arrow import ArrowColumn, NotExact
 from airflow_sync.engine.watermark import as_datetime
 
@@ -51,14 +52,25 @@ def load(ctx: RunContext, target: str, table: DestinationTable, conds: list[str]
             if n is not None:
                 ctx.see(newest)
                 return n
+        ingest = (
+            (text is not None or rendered is not None)
+            and route.sqlite_ingest_ok(ctx)
+            and _at_least(ctx, conds, route.INGEST_MIN_ROWS)
+            and sqlite_ingest.available(ctx.src_d.name)  # imports pyarrow: last
+        )
         if text is not None:
-            n = _copy_text(ctx, target, table, sq.sql(conds, order), text, label)
+            n = _ingest_text(ctx, target, table, sq.sql(conds, order), text, label) if ingest else None
+            if n is None:
+                n = _copy_text(ctx, target, table, sq.sql(conds, order), text, label)
             if n is not None:
                 ctx.see(newest)
                 return n
         if rendered is not None:
-            sql = f"SELECT {', '.join(rendered)} FROM ({sq.sql(conds, order)}) q"
-            n = _load_rendered(ctx, target, table, sql, label)
+            exprs = route.ingest_exprs(ctx, rendered) if ingest else None
+            n = _ingest_rendered(ctx, target, table, sq.sql(conds, order), exprs, label) if exprs else None
+            if n is None:
+                sql = f"SELECT {', '.join(rendered)} FROM ({sq.sql(conds, order)}) q"
+                n = _load_rendered(ctx, target, table, sql, label)
             ctx.see(newest)
             return n
         if arrow is not None:
@@ -67,6 +79,18 @@ def load(ctx: RunContext, target: str, table: DestinationTable, conds: list[str]
                 ctx.see(newest)
                 return n
     return _load_rows(ctx, target, table, sq.sql(conds, order), label)
+
+
+def _at_least(ctx: RunContext, conds: list[str], n: int) -> bool:
+    """The load reads at least ``n`` rows (the source stops looking there)."""
+    sq = ctx.sq
+    assert sq is not None
+    if n <= 1:
+        return True
+    ctx.at("source", f"sizing the read of '{ctx.summary.source}'")
+    found = ctx.src_d.scalar(ctx.src, f"SELECT 1 FROM ({sq.sql(conds)}) q LIMIT 1 OFFSET {n - 1}")
+    ctx.rollback_source()
+    return found is not None
 
 
 def source_max(ctx: RunContext, conds: list[str]) -> Any:
@@ -199,6 +223,61 @@ def _copy_arrow(
     ctx.rollback_source()
     _loaded(ctx, n)
     ctx.detail("copied %d rows through Arrow in %.3f s", n, time.monotonic() - t0)
+    return n
+
+
+def _ingest_text(
+    ctx: RunContext, target: str, table: DestinationTable, sql: str, exprs: list[str], label: str
+) -> int | None:
+    """Text pipe into SQLite through Arrow and a scratch file (route.sqlite_ingest_ok); None when a block
+    is not as the path expects (nothing reached the destination): the caller takes the text pipe."""
+    # one value per row, the whole line (MariaDB's reader then makes one Python object per row, not per
+    # field); a line past max_allowed_packet comes back NULL and fails the path, the text pipe then runs
+    line = exprs if ctx.src_d.name != "mysql" else [f"CONCAT_WS(_utf8mb4 X'09', {', '.join(exprs)})"]
+    blocks = read.text_blocks(ctx, sql, line, label)  # counts the batches
+    if blocks is None:
+        return None
+    return _ingest(ctx, target, table, sqlite_ingest.text_batches(blocks, len(exprs)), blocks, label, 0)
+
+
+def _ingest_rendered(
+    ctx: RunContext, target: str, table: DestinationTable, sql: str, exprs: list[str], label: str
+) -> int | None:
+    """Rows PostgreSQL renders in SQLite's row-path form, read by ADBC into Arrow, into SQLite through a
+    scratch file; None when a batch is not as the path expects: the caller loads the rendered rows."""
+    params = ctx.src_d.connect_params()  # type: ignore[attr-defined]
+    reader = sqlite_ingest.pg_batches(params, f"SELECT {', '.join(exprs)} FROM ({sql}) q", ctx.token)
+    batches = read.prefetch(reader, ctx.token.check)
+    return _ingest(ctx, target, table, batches, batches, label, 1)
+
+
+def _ingest(
+    ctx: RunContext, target: str, table: DestinationTable, batches: Any, stream: Any, label: str, count: int
+) -> int | None:
+    """``batches`` into ``target`` by ``sqlite_ingest.ingest``; ``stream`` closed after; ``count``: add
+    one to the run's batches per batch (the text pipe's reader counts its own)."""
+    t0 = time.monotonic()
+    cols = ", ".join(ctx.dst_d.quote_ident(c.name) for c in table.columns)
+    before = ctx.summary.batches
+
+    def each(rows: int) -> None:
+        ctx.token.check()
+        ctx.summary.batches += count
+
+    ctx.at("destination", f"copying into {label}")
+    try:
+        n = sqlite_ingest.ingest(ctx.dst, ctx.dst_d.url.database or "", target, cols, batches, each)
+    except NotExact as exc:
+        ctx.token.check()  # a reader failing because it was cancelled: the run stops, no other path runs
+        ctx.summary.batches = before
+        ctx.rollback_source()
+        ctx.detail("Arrow ingest left after %.3f s (%s)", time.monotonic() - t0, exc)
+        return None
+    finally:
+        stream.close()
+    ctx.rollback_source()
+    _loaded(ctx, n)
+    ctx.detail("copied %d rows through Arrow and a scratch file in %.3f s", n, time.monotonic() - t0)
     return n
 
 

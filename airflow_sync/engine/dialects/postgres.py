@@ -90,23 +90,20 @@ class PostgresDialect(PostgresMerge):
         import psycopg
         from psycopg.types.string import TextLoader
 
-        u = self.url
-        # only libpq's own keywords: URLs built from Airflow connections may carry hook-level extras
-        kwargs: dict[str, Any] = {
-            k: v for k, v in u.query.items() if isinstance(v, str) and (k in _LIBPQ or k.startswith("ssl"))
-        }
-        conn = psycopg.connect(
-            host=u.host or None,
-            port=u.port or None,
-            user=u.username or None,
-            password=u.password or None,
-            dbname=u.database or None,
-            autocommit=False,
-            **kwargs,
-        )
+        conn = psycopg.connect(autocommit=False, **self.connect_params())
         for name in ("json", "jsonb", "uuid"):
             conn.adapters.register_loader(name, TextLoader)
         return conn
+
+    def connect_params(self) -> dict[str, Any]:
+        """libpq keywords of this URL (only libpq's own: Airflow's URLs may carry hook-level extras)."""
+        u = self.url
+        params = {"host": u.host, "port": u.port, "user": u.username, "password": u.password,
+                  "dbname": u.database}  # fmt: skip
+        extra = {
+            k: v for k, v in u.query.items() if isinstance(v, str) and (k in _LIBPQ or k.startswith("ssl"))
+        }
+        return {k: v for k, v in params.items() if v} | extra
 
     def set_timeout(self, conn: Any, seconds: int) -> None:
         self.execute(conn, f"SET statement_timeout = {int(seconds) * 1000}")

@@ -26,6 +26,7 @@ from airflow_sync.engine.dialects.base import (
     to_str,
     to_time,
 )
+from airflow_sync.engine.dialects.sqlite_ingest import release
 from airflow_sync.engine.dialects.sqlite_text import load_lines, raw_check
 from airflow_sync.engine.types import ColType, Column, TableSchema
 
@@ -47,6 +48,7 @@ class _Cursor(sqlite3.Cursor):
 class _Connection(sqlite3.Connection):
     _started: float = 0.0
     timed_out: bool = False
+    airflow_sync_scratch: list[str] | None = None  # sqlite_ingest's attached scratch files
 
     def cursor(self, factory: Any = _Cursor) -> Any:  # type: ignore[override]
         return super().cursor(factory)
@@ -110,11 +112,13 @@ class SQLiteDialect(Dialect):
     def commit(self, conn: Any) -> None:
         if conn.in_transaction:
             conn.execute("COMMIT")
+        release(conn)
 
     def rollback(self, conn: Any) -> None:
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            release(conn)
         except Exception:
             pass
 

@@ -20,6 +20,7 @@ first batch: a column NULL throughout it would otherwise be typed int64 and fail
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,9 +43,18 @@ class NotExact(Exception):
     """A batch holds a value this path would not store as the row path does: take the row path."""
 
 
+def import_order() -> None:
+    """Load mysql-connector's C extension before pyarrow when it is installed: loaded after pyarrow, it
+    fails (``libstdc++: cannot allocate memory in static TLS block``) and MariaDB reads fall back to
+    PyMySQL for the rest of the process."""
+    with contextlib.suppress(ImportError):
+        import _mysql_connector  # noqa: F401
+
+
 @functools.cache
 def available() -> bool:
     """pyarrow and the ADBC SQLite driver are installed (the ``arrow`` extra)."""
+    import_order()
     try:
         import adbc_driver_sqlite.dbapi  # noqa: F401
         import pyarrow.compute  # noqa: F401
