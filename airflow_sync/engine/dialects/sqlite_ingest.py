@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_sync.engine.dialects.sqlite_arrow import NotExact, import_order
 from airflow_sync.engine.dialects.sqlite_text import _unescape
+from airflow_sync.engine.errors import redact
 from airflow_sync.exceptions import ReplicationCancelled
 
 if TYPE_CHECKING:
@@ -129,7 +130,9 @@ def ingest(
         except (NotExact, ReplicationCancelled):
             raise
         except Exception as exc:  # the path below reads the rows again and reports its own errors
-            raise NotExact(f"the Arrow ingest stopped: {type(exc).__name__}: {exc}") from None
+            # the message may quote a value (ADBC echoes the server's error and the query): redacted
+            said = redact(str(exc), ())
+            raise NotExact(f"the Arrow ingest stopped: {type(exc).__name__}: {said}") from None
         if not n:
             return 0
         names = ", ".join(f'"c{i}"' for i in range(width))

@@ -170,19 +170,24 @@ def test_no_room_for_the_scratch_hands_over_to_the_path_below(request, monkeypat
     assert spy.results == [None] and summary.rows_inserted == len(ROWS)
 
 
-def test_a_failing_reader_hands_over_to_the_path_below(request, monkeypatch):
+def test_a_failing_reader_hands_over_to_the_path_below(request, monkeypatch, caplog):
     src = _source(request, "postgresql", "sqa broken")
     dst = get_backend(request, "sqlite")
     dst.run('DROP TABLE IF EXISTS "sqa broken"')
     spy = Spy(monkeypatch)
 
     def broken(*a: Any, **kw: Any) -> Any:
-        raise OSError("connection refused")
+        # as ADBC reports a server error: the value it could not take, quoted
+        raise OSError('invalid input syntax for type integer: "4111-1111-1111-1111"')
         yield  # pragma: no cover
 
     monkeypatch.setattr(sqlite_ingest, "pg_batches", broken)
-    summary = run_replication(_plan("sqa broken", "sqa broken"), src.url, dst.url)
+    caplog.set_level("INFO")
+    summary = run_replication(_plan("sqa broken", "sqa broken", verbosity=3), src.url, dst.url)
     assert spy.results == [None] and summary.rows_inserted == len(ROWS)
+    # the hand-over is logged at verbosity 3, without the value
+    assert "Arrow ingest left" in caplog.text and "invalid input syntax" in caplog.text
+    assert "4111" not in caplog.text
 
 
 @pytest.mark.parametrize("src_name", ["postgresql", "mysql"])
