@@ -93,6 +93,9 @@ class PostgresDialect(PostgresMerge):
         conn = psycopg.connect(autocommit=False, **self.connect_params())
         for name in ("json", "jsonb", "uuid"):
             conn.adapters.register_loader(name, TextLoader)
+        # dates rendered as text (row_render) follow DateStyle, which a server or role may set otherwise
+        conn.execute("SET DateStyle = ISO")
+        conn.commit()
         return conn
 
     def connect_params(self) -> dict[str, Any]:

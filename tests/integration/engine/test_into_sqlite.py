@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from airflow_sync.engine import hooks, write
+from airflow_sync.engine import hooks, route, write
 from airflow_sync.engine.cancel import CancelToken
 from airflow_sync.engine.plan import ReplicationPlan
 from airflow_sync.engine.replicate import run_replication
@@ -157,3 +157,21 @@ def test_commit_guard_stops_the_fast_path_before_commit(request, row_path_calls,
         run_replication(_plan("sq guard", "sq guard"), _source_url(request, src_name), dst.url, cancel=token)
     assert asked == [1] and row_path_calls == []
     assert dst.rows('SELECT COUNT(*) FROM "sq guard"') == [(0,)]
+
+
+@pytest.mark.parametrize("ingest", [False, True], ids=["rendered", "arrow-ingest"])
+def test_a_server_date_style_other_than_iso_stores_the_same_dates(
+    request, monkeypatch, row_path_calls, ingest
+):
+    """The source renders dates as text for SQLite: its DateStyle (here German, from the connection URL's
+    options, as a server or role default would set it) must not reach the stored value."""
+    src = _source(request, "postgresql", "sq style")
+    dst = get_backend(request, "sqlite")
+    dst.run('DROP TABLE IF EXISTS "sq style"')
+    monkeypatch.setattr(route, "INGEST_MIN_ROWS", 1 if ingest else 10**9)
+    url = src.url + ("&" if "?" in src.url else "?") + "options=-c%20DateStyle%3DGerman"
+    run_replication(_plan("sq style", "sq style"), url, dst.url)
+    assert row_path_calls == []
+    assert dst.rows('SELECT id, d FROM "sq style" ORDER BY id') == [
+        (1, "2024-02-29"), (2, "1000-01-01"), (3, "9999-12-31"), (4, "2024-10-27"), (5, None)
+    ]  # fmt: skip
