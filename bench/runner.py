@@ -333,6 +333,7 @@ class Bench:
                 res.error = "the destination no longer holds its full load: " + "; ".join(problems)
                 self.results.append(res)
                 continue
+            data.checkpoint(self.dst[pair[1]])
             res = self._run(
                 pair,
                 "airflow_sync",
@@ -348,6 +349,7 @@ class Bench:
     def _direct_update(self, pair: tuple[Kind, Kind]) -> None:
         """The destination's own floor for the same change (after airflow_sync's result was verified)."""
         s, d = pair
+        data.checkpoint(self.dst[d])  # as before the run (see data.checkpoint)
         when = datetime.now(UTC).replace(tzinfo=None)
         n, seconds = data.update_changed_rows_directly(
             self.dst[d], f"from_{SHORT[s]}_as", self.opts.rows, when
