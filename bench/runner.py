@@ -322,6 +322,18 @@ class Bench:
                 res.error = "skipped: the full load before it failed"
                 self.results.append(res)
                 continue
+            # The floor runs right after the verification of this destination, which reads the whole
+            # table in key order and leaves it in the buffer pool; before the run the same table was last
+            # read minutes ago, and the full loads and verifications of other pairs on the same server have
+            # evicted it since. The same read before the run puts both on the same pages in the same state
+            # (and checks the destination still holds what its full load left).
+            problems = verify(self.dst[pair[1]], f"from_{SHORT[s]}_as", self._expect(s, "full"))
+            if problems:
+                res = Result(pair_name(pair), "airflow_sync", "incremental", changed[s], status="FAILED")
+                res.error = "the destination no longer holds its full load: " + "; ".join(problems)
+                self.results.append(res)
+                continue
+            data.checkpoint(self.dst[pair[1]])
             res = self._run(
                 pair,
                 "airflow_sync",
@@ -337,6 +349,7 @@ class Bench:
     def _direct_update(self, pair: tuple[Kind, Kind]) -> None:
         """The destination's own floor for the same change (after airflow_sync's result was verified)."""
         s, d = pair
+        data.checkpoint(self.dst[d])  # as before the run (see data.checkpoint)
         when = datetime.now(UTC).replace(tzinfo=None)
         n, seconds = data.update_changed_rows_directly(
             self.dst[d], f"from_{SHORT[s]}_as", self.opts.rows, when

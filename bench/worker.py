@@ -40,6 +40,10 @@ def _airflow_sync(spec: dict[str, Any]) -> dict[str, Any]:
 
     for url in (spec["src_url"], spec["dst_url"]):
         dialect_for(url)
+        if url.startswith("sqlite"):
+            from airflow_sync.engine.dialects import sqlite_arrow
+
+            sqlite_arrow.available()  # imports pyarrow and the ADBC SQLite driver (the Arrow path's drivers)
         if url.startswith("postgresql"):
             import psycopg  # noqa: F401
         elif url.startswith("mysql"):

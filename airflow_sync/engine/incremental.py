@@ -91,8 +91,6 @@ def run_incremental(run: RunContext, schema: str | None) -> None:
             n = load(run, stage or target, table, conds, order=stage is not None)
             if stage is None:
                 run.summary.rows_inserted += n
-            else:
-                d.stage_loaded(conn, stage)
         hooks.point("staged")
         if stage is not None:
             merge(run, target, stage, table, deletes=False)

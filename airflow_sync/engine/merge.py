@@ -8,8 +8,9 @@ from airflow_sync.engine.ddl import DestinationTable
 
 def merge(ctx: RunContext, target: str, stage: str, table: DestinationTable, *, deletes: bool) -> None:
     """Apply the stage to ``target``: with ``deletes`` (a full load) remove the keys the stage lacks, update
-    changed rows, insert new ones; without (an incremental window) an upsert where the backend has one.
-    Counts go to the run's summary."""
+    changed rows, insert new ones; without (an incremental window) an upsert where the backend has one,
+    else the stage gets its statistics (:meth:`~airflow_sync.engine.dialects.base.Dialect.stage_loaded`) and
+    the two statements run. A full load calls ``stage_loaded`` itself. Counts go to the run's summary."""
     d, conn, summary = ctx.dst_d, ctx.dst, ctx.summary
     cols = [c.name for c in table.columns]
     keys = table.primary_key
@@ -23,6 +24,9 @@ def merge(ctx: RunContext, target: str, stage: str, table: DestinationTable, *, 
             summary.rows_inserted += both[0]
             summary.rows_updated += both[1]
             return
+        # the upsert reads the stage once, in order, and probes the target's key per row: it needs no
+        # statistics; the joins below do (PostgreSQL's ANALYZE of the stage: ~20 ms on 10,000 rows)
+        d.stage_loaded(conn, stage)
     upd = d.update_from_stage_sql(target, stage, cols, keys)
     if upd is not None:
         summary.rows_updated += max(0, d.execute(conn, upd))
