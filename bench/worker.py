@@ -41,9 +41,11 @@ def _airflow_sync(spec: dict[str, Any]) -> dict[str, Any]:
     for url in (spec["src_url"], spec["dst_url"]):
         dialect_for(url)
         if url.startswith("sqlite"):
-            from airflow_sync.engine.dialects import sqlite_arrow
+            from airflow_sync.engine.dialects import sqlite_arrow, sqlite_ingest
 
             sqlite_arrow.available()  # imports pyarrow and the ADBC SQLite driver (the Arrow path's drivers)
+            if url == spec["dst_url"]:  # into SQLite: the source's ADBC driver (ADR 0007) too
+                sqlite_ingest.available(dialect_for(spec["src_url"]).name)
         if url.startswith("postgresql"):
             import psycopg  # noqa: F401
         elif url.startswith("mysql"):

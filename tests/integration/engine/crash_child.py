@@ -32,7 +32,7 @@ def main() -> None:
         if p == point:
             seen += 1
             if seen == int(nth):
-                Path(marker).write_text(p)
+                _say(marker, p)
                 while True:
                     time.sleep(1)
 
@@ -41,7 +41,13 @@ def main() -> None:
         hooks.IN_ENGINE_COPY = False
         hooks.ARROW = False
     run_replication(plan, src, dst)
-    Path(marker).write_text("finished")
+    _say(marker, "finished")
+
+
+def _say(marker: str, what: str) -> None:
+    """Write the marker whole or not at all: the parent polls for it and reads it at once."""
+    Path(marker + ".tmp").write_text(what)
+    os.replace(marker + ".tmp", marker)
 
 
 if __name__ == "__main__":
