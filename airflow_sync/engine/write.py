@@ -247,7 +247,7 @@ def _ingest_rendered(
     scratch file; None when a batch is not as the path expects: the caller loads the rendered rows."""
     params = ctx.src_d.connect_params()  # type: ignore[attr-defined]
     reader = sqlite_ingest.pg_batches(params, f"SELECT {', '.join(exprs)} FROM ({sql}) q", ctx.token)
-    batches = read.prefetch(reader, ctx.token.check)
+    batches = read.prefetch(reader, ctx.token.check, depth=sqlite_ingest.PG_AHEAD)
     return _ingest(ctx, target, table, batches, batches, label, 1)
 
 
