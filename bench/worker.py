@@ -46,6 +46,10 @@ def _airflow_sync(spec: dict[str, Any]) -> dict[str, Any]:
             sqlite_arrow.available()  # imports pyarrow and the ADBC SQLite driver (the Arrow path's drivers)
             if url == spec["dst_url"]:  # into SQLite: the source's ADBC driver (ADR 0007) too
                 sqlite_ingest.available(dialect_for(spec["src_url"]).name)
+                if spec["src_url"].startswith("mysql"):  # and connectorx (ADR 0008)
+                    from airflow_sync.engine.dialects import mysql_arrow
+
+                    mysql_arrow.available()
         if url.startswith("postgresql"):
             import psycopg  # noqa: F401
         elif url.startswith("mysql"):

@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING
 
 from airflow_sync.engine import hooks
-from airflow_sync.engine.dialects import sqlite_arrow
+from airflow_sync.engine.dialects import mysql_arrow, sqlite_arrow
 from airflow_sync.engine.dialects.values import same_family
 from airflow_sync.engine.types import ColType, Column
 
@@ -218,3 +218,21 @@ def ingest_exprs(ctx: RunContext, rendered: list[str]) -> list[str] | None:
             )
         exprs.append(e)
     return exprs
+
+
+def mysql_arrow_fields(ctx: RunContext) -> list[tuple[str, str]] | None:
+    """How connectorx reads each column of a MySQL source of a load into SQLite whose text pipe applies
+    (``dialects/mysql_arrow.py``, docs/adr/0008), or None when the path does not apply."""
+    sq = ctx.sq
+    assert sq is not None
+    if ctx.src_d.name != "mysql" or not mysql_arrow.available():
+        return None
+    if mysql_arrow.url(ctx.src_d.connect_params()) is None:  # type: ignore[attr-defined]
+        return None
+    fields: list[tuple[str, str]] = []
+    for c in sq.columns:
+        field = mysql_arrow.arrow_field(c.type.kind, c.native, "q." + ctx.src_d.quote_ident(c.name))
+        if field is None:
+            return None
+        fields.append(field)
+    return fields

@@ -14,7 +14,7 @@ from airflow_sync.engine import hooks, read, route
 from airflow_sync.engine.context import RunContext
 from airflow_sync.engine.convert import RowConverter
 from airflow_sync.engine.ddl import DestinationTable
-from airflow_sync.engine.dialects import sqlite_ingest
+from airflow_sync.engine.dialects import mysql_arrow, sqlite_ingest
 from airflow_sync.engine.dialects.sqlite_arrow import ArrowColumn, NotExact
 from airflow_sync.engine.watermark import as_datetime
 
@@ -59,7 +59,10 @@ def load(ctx: RunContext, target: str, table: DestinationTable, conds: list[str]
             and sqlite_ingest.available(ctx.src_d.name)  # imports pyarrow: last
         )
         if text is not None:
-            n = _ingest_text(ctx, target, table, sq.sql(conds, order), text, label) if ingest else None
+            fields = route.mysql_arrow_fields(ctx) if ingest else None
+            n = _ingest_mysql(ctx, target, table, sq.sql(conds, order), fields, label) if fields else None
+            if n is None and ingest:
+                n = _ingest_text(ctx, target, table, sq.sql(conds, order), text, label)
             if n is None:
                 n = _copy_text(ctx, target, table, sq.sql(conds, order), text, label)
             if n is not None:
@@ -238,6 +241,18 @@ def _ingest_text(
     if blocks is None:
         return None
     return _ingest(ctx, target, table, sqlite_ingest.text_batches(blocks, len(exprs)), blocks, label, 0)
+
+
+def _ingest_mysql(
+    ctx: RunContext, target: str, table: DestinationTable, sql: str, fields: list[tuple[str, str]], label: str
+) -> int | None:
+    """MySQL rows read by connectorx into Arrow (route.mysql_arrow_fields), into SQLite through a scratch
+    file; None when a batch is not as the path expects: the caller takes the text pipe."""
+    params = ctx.src_d.connect_params()  # type: ignore[attr-defined]
+    select = f"SELECT {', '.join(e for e, _ in fields)} FROM ({sql}) q"
+    reader = mysql_arrow.batches(params, select, [f for _, f in fields], ctx.token)
+    batches = read.prefetch(reader, ctx.token.check, depth=sqlite_ingest.PG_AHEAD)
+    return _ingest(ctx, target, table, batches, batches, label, 1)
 
 
 def _ingest_rendered(

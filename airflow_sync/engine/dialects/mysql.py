@@ -79,6 +79,10 @@ class MySQLDialect(MySQLMerge):
             **tls_params(q),
         }
 
+    def connect_params(self) -> dict[str, Any]:
+        """PyMySQL's ``connect`` keywords for this URL (TLS options included)."""
+        return self._params()
+
     def connect(self) -> Any:
         # the capability flag for LOAD DATA LOCAL; the connection serves only its own loads (mysql_infile)
         conn = InfileConnection(**self._params(), autocommit=False, local_infile=True)

@@ -57,12 +57,12 @@ def open_fast_stream(
         desc = cur.description or []
         if any(d[1] not in _SAME_DECODING or (d[7] or 0) & _SET_FLAG for d in desc):
             readers.pop(cid, None)
-            conn.shutdown()  # drops the unread result without draining it
+            drop(conn)  # the unread result is not drained
             return None
     except BaseException:
         readers.pop(cid, None)
         with contextlib.suppress(Exception):
-            conn.shutdown()
+            drop(conn)
         raise
     return _rows(conn, cur, size, readers, cid)
 
@@ -82,7 +82,7 @@ def open_text_stream(params: dict[str, Any], sql: str, size: int, readers: dict[
     except BaseException:
         readers.pop(cid, None)
         with contextlib.suppress(Exception):
-            conn.shutdown()
+            drop(conn)
         raise
     return _lines(_rows(conn, cur, size, readers, cid))
 
@@ -146,7 +146,18 @@ def _rows(conn: Any, cur: Any, size: int, readers: dict[int, Any], cid: int) -> 
                 cur.close()
                 conn.close()
             else:
-                conn.shutdown()  # closed early (sample, cancel, error): do not drain the rest
+                drop(conn)  # closed early (sample, cancel, error): do not drain the rest
+
+
+def drop(conn: Any) -> None:
+    """Close a connection at once, an unread result not drained (``close()`` reads it to the end first).
+    mysql-connector 9.7's C-extension connection has no ``shutdown()`` (it raises NotImplementedError):
+    its C client is closed instead."""
+    cmysql = getattr(conn, "_cmysql", None)
+    if cmysql is not None:
+        cmysql.close()
+    else:
+        conn.shutdown()
 
 
 def close_all(readers: dict[int, Any]) -> None:
@@ -154,7 +165,7 @@ def close_all(readers: dict[int, Any]) -> None:
     for cid in list(readers):
         conn = readers.pop(cid, None)
         with contextlib.suppress(Exception):
-            conn.shutdown()
+            drop(conn)
 
 
 def text_field(kind: str, ref: str, iso: bool = False) -> str | None:

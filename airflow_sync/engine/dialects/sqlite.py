@@ -352,7 +352,8 @@ class SQLiteDialect(Dialect):
     def writer(self, t: ColType, native: str, use_gmt: bool) -> Converter | None:
         k = t.kind
         if k == "decimal":
-            return lambda v: None if v is None else format(v, "f")
+            # an int as it is: format(int, "f") goes through a double (2**64 - 1 -> "...551616.000000")
+            return lambda v: None if v is None else str(v) if type(v) is int else format(v, "f")
         if k == "timestamp":
 
             def ts(v: Any) -> Any:
