@@ -7,6 +7,7 @@ maximum while reading, the bulk paths ask the source for it first.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -250,7 +251,8 @@ def _ingest_mysql(
     file; None when a batch is not as the path expects: the caller takes the text pipe."""
     params = ctx.src_d.connect_params()  # type: ignore[attr-defined]
     select = f"SELECT {', '.join(e for e, _ in fields)} FROM ({sql}) q"
-    reader = mysql_arrow.batches(params, select, [f for _, f in fields], ctx.token)
+    beside = os.path.dirname(os.path.abspath(ctx.dst_d.url.database or ""))
+    reader = mysql_arrow.batches(params, select, [f for _, f in fields], ctx.token, beside)
     batches = read.prefetch(reader, ctx.token.check, depth=sqlite_ingest.PG_AHEAD)
     return _ingest(ctx, target, table, batches, batches, label, 1)
 

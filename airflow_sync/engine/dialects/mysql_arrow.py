@@ -6,8 +6,8 @@ connectorx reads a prepared statement's binary rows in Rust into Arrow columns: 
 or per row, and no line for the server to render. Each column is read in the form the row path would bind
 into SQLite (:func:`arrow_field`): integers and doubles as the server's own values, text as it is, dates
 and timestamps as the server's text put in Python's isoformat, every other kind as the text pipe renders
-it. The read runs in a process of its own (``mysql_arrow_child.py``, which says why) and sends the batches
-as an Arrow IPC stream. A column arriving as another Arrow type, or any failure of the reader, is
+it. The read runs in a process of its own (``mysql_arrow_child.py``, which says why) and hands the batches
+over in Arrow IPC segment files. A column arriving as another Arrow type, or any failure of the reader, is
 :class:`NotExact`: the caller reads the rows again by the path below, the destination untouched.
 """
 
@@ -18,8 +18,10 @@ import functools
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 #: rows per Arrow batch: the unit of cancellation and of the read-ahead (~2.5 MB of the bench's
 #: 9 columns; larger batches raise the peak RSS, not the speed)
 BATCH_ROWS = 16_384
+#: batches per segment file of the reader process (~10 MB of the bench's rows)
+SEGMENT_BATCHES = 4
 #: the reader process, run by path (see its docstring)
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mysql_arrow_child.py")
 
@@ -78,20 +82,28 @@ def url(params: dict[str, Any]) -> str | None:
     return f"mysql://{user}:{password}@{params['host']}:{int(params['port'])}/{database}?prefer_socket=false"
 
 
-def batches(params: dict[str, Any], sql: str, forms: Sequence[str], token: CancelToken) -> Iterator[Any]:
+def batches(
+    params: dict[str, Any], sql: str, forms: Sequence[str], token: CancelToken, beside: str
+) -> Iterator[Any]:
     """The Arrow record batches of ``sql`` (columns in ``forms``' forms, in the row path's values), read by
-    connectorx in a process of its own (``mysql_arrow_child.py``) on a connection of its own; ``token``
-    cancels by killing the process and the statement (found by a marker in its text). Raises
-    :class:`NotExact` when the reader refuses a column or fails."""
+    connectorx in a process of its own (``mysql_arrow_child.py``) on a connection of its own, through
+    segment files in a temporary folder in the folder ``beside`` (the destination's: a segment is deleted
+    once its batches are handed on, so the folder holds what the reader is ahead). ``token`` cancels by
+    killing the process and the statement (found by a marker in its text). Raises :class:`NotExact` when the
+    reader refuses a column or fails."""
     import pyarrow as pa
 
     address = url(params)
     if address is None:
         raise NotExact("connectorx cannot open this connection as the engine does")
-    marker = f"airflow_sync_read_{uuid.uuid4().hex}"
+    try:
+        folder = tempfile.mkdtemp(prefix=".airflow_sync_arrow-spool-", dir=beside)
+    except OSError as exc:
+        raise NotExact(f"no folder for the reader's segments: {type(exc).__name__}") from None
+    marker, want = f"airflow_sync_read_{uuid.uuid4().hex}", _schema(list(forms))
     request = {
-        "url": address, "sql": f"SELECT /* {marker} */ * FROM ({sql}) AS q", "forms": list(forms),
-        "batch_rows": BATCH_ROWS,
+        "url": address, "sql": f"SELECT /* {marker} */ * FROM ({sql}) AS q",
+        "batch_rows": BATCH_ROWS, "segment_batches": SEGMENT_BATCHES, "spool": folder,
     }  # fmt: skip
     env = {**os.environ, "RUST_BACKTRACE": "0"}
     pipe = subprocess.PIPE
@@ -107,10 +119,16 @@ def batches(params: dict[str, Any], sql: str, forms: Sequence[str], token: Cance
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(json.dumps(request).encode() + b"\n")  # the password: never in the command line
         proc.stdin.close()
-        with contextlib.suppress(pa.ArrowException, OSError):  # stopped mid-stream: its status says why
-            yield from pa.ipc.open_stream(pa.PythonFile(proc.stdout, mode="r"))
+        for line in proc.stdout:  # one finished segment per line
+            path = os.path.join(folder, os.path.basename(line.decode().strip()))
+            with pa.OSFile(path) as f:
+                for batch in pa.ipc.open_stream(f):
+                    yield _checked(batch, forms, want)
+            os.unlink(path)
         if proc.wait() != 0:
             raise NotExact(_said(proc))
+    except (pa.ArrowException, OSError) as exc:
+        raise NotExact(f"the reader's segments: {type(exc).__name__}") from None
     finally:
         token.unregister(handle)
         if proc.poll() is None:  # closed early (a refused batch, a cancel): the statement is killed too
@@ -119,6 +137,58 @@ def batches(params: dict[str, Any], sql: str, forms: Sequence[str], token: Cance
         for f in (proc.stdout, proc.stderr):
             with contextlib.suppress(Exception):
                 f.close()  # type: ignore[union-attr]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+#: the Arrow types each form may arrive as (unsigned integers are below 2**32: the C types the
+#: reflected kinds allow; a BIGINT UNSIGNED is a decimal, read as text)
+_TYPES = {
+    "int": frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"}),
+    "double": frozenset({"double"}),
+    "string": frozenset({"string", "large_string"}),
+    "date": frozenset({"string", "large_string"}),
+    "timestamp": frozenset({"string", "large_string"}),
+}
+#: a date text of a zero date ('0000-00-00') or one with a zero part ('2024-00-10'): NULL on the row path
+_ZERO = r"^(0000|.{5}00|.{8}00)"
+
+
+def _schema(forms: Sequence[str]) -> Any:
+    import pyarrow as pa
+
+    kinds = {"int": pa.int64(), "double": pa.float64()}
+    return pa.schema([(f"c{i}", kinds.get(f, pa.string())) for i, f in enumerate(forms)])
+
+
+def _checked(batch: Any, forms: Sequence[str], want: Any) -> Any:
+    """``batch`` in ``want``'s types, dates and timestamps in the row path's text; :class:`NotExact` when a
+    column arrived in another form."""
+    import pyarrow as pa
+
+    if batch.num_columns != len(forms):
+        raise NotExact(f"connectorx returned {batch.num_columns} columns, not {len(forms)}")
+    cols = []
+    for i, (col, form) in enumerate(zip(batch.columns, forms, strict=True)):
+        if str(col.type) not in _TYPES[form] and col.null_count < len(col):
+            raise NotExact(f"column {i + 1} arrived as Arrow {col.type}, not {form}")
+        col = col if col.type == want.field(i).type else col.cast(want.field(i).type)
+        cols.append(_as_row_path(col, form) if form in ("date", "timestamp") else col)
+    return pa.RecordBatch.from_arrays(cols, schema=want)
+
+
+def _as_row_path(col: Any, form: str) -> Any:
+    """The server's text of dates or timestamps (``form``) as the row path stores them in SQLite: Python's
+    ``isoformat`` (six fraction digits, none when they are all zero), NULL for zero dates (the C extension
+    reads None)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    zero = pc.match_substring_regex(col, _ZERO)
+    if form == "timestamp":
+        # 'YYYY-MM-DD hh:mm:ss' and the column's 0-6 fraction digits
+        col = pc.if_else(pc.greater(pc.utf8_length(col), 19), pc.utf8_rpad(col, 26, "0"), col)
+        col = pc.if_else(pc.ends_with(col, ".000000"), pc.utf8_slice_codeunits(col, 0, 19), col)
+    return pc.if_else(zero, pa.scalar(None, pa.string()), col)
 
 
 def _said(proc: subprocess.Popen[bytes]) -> str:

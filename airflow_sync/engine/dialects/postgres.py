@@ -351,8 +351,8 @@ class PostgresDialect(PostgresMerge):
 
     def _text_blocks(self, conn: Any, copy_sql: str, size: int) -> Iterator[bytes]:
         with conn.cursor() as cur:
-            # the text forms the other engine parses: ISO dates, shortest exact floats
-            cur.execute("SET LOCAL DateStyle = ISO")
+            # the text forms the other engine parses: ISO dates (every session of connect()), shortest
+            # exact floats
             cur.execute("SET LOCAL extra_float_digits = 1")
             with cur.copy(copy_sql) as cp:
                 parts: list[bytes] = []

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from airflow_sync.engine.dialects.sqlite_arrow import NotExact, import_order
-from airflow_sync.engine.dialects.sqlite_text import _unescape
+from airflow_sync.engine.dialects.sqlite_text import unescape
 from airflow_sync.engine.errors import redact
 from airflow_sync.exceptions import ReplicationCancelled
 
@@ -108,7 +108,7 @@ def text_batches(blocks: Iterable[bytes], width: int) -> Iterator[Any]:
         cols = []
         for col in table.columns:
             if pc.any(pc.match_substring(col, "\\")).as_py():
-                col = pa.array([None if v is None else _unescape(v) for v in col.to_pylist()], pa.string())
+                col = pa.array([None if v is None else unescape(v) for v in col.to_pylist()], pa.string())
             cols.append(col)
         yield pa.table(cols, names=names)
 

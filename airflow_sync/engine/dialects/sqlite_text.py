@@ -24,7 +24,7 @@ _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _CHARS = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f", "v": "\v"}
 
 
-def _unescape(field: str) -> str | None:
+def unescape(field: str) -> str | None:
     if field == _NULL:
         return None
     if "\\" not in field:
@@ -53,7 +53,7 @@ def load_lines(conn: Any, table: str, columns_sql: str, width: int, blocks: Iter
             if text.count("\\") == text.count(_NULL):
                 cur.executemany(marked, rows)  # every backslash is a NULL marker: no escape sequence
             else:
-                cur.executemany(plain, [[_unescape(f) for f in row] for row in rows])
+                cur.executemany(plain, [[unescape(f) for f in row] for row in rows])
             n += len(rows)
     finally:
         cur.close()

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
 import pytest
 
+from airflow_sync.engine.cancel import CancelToken
 from tests.integration.engine.backends import Backend, MySQLBackend, PostgresBackend, SQLiteBackend
 
 
@@ -32,3 +37,15 @@ def get_backend(request, name: str) -> Backend:
     return request.getfixturevalue(
         {"sqlite": "sqlite_backend", "postgresql": "pg_backend", "mysql": "mysql_backend"}[name]
     )
+
+
+def cancel_at(items: Iterable[Any], token: CancelToken, seen: list[int], at: int = 2) -> Iterator[Any]:
+    """``items``, counted into ``seen``; ``token`` is cancelled from another thread (as ``on_kill`` does)
+    when item ``at`` arrives, before it is handed on."""
+    for item in items:
+        seen.append(1)
+        if len(seen) == at:
+            t = threading.Thread(target=token.cancel)
+            t.start()
+            t.join()
+        yield item

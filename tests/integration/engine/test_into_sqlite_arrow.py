@@ -6,7 +6,6 @@ mid-load and the commit guard keep the old contents; the scratch file never outl
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from airflow_sync.engine.cancel import CancelToken
 from airflow_sync.engine.dialects import mysql_arrow, sqlite_ingest
 from airflow_sync.engine.replicate import run_replication
 from airflow_sync.exceptions import ReplicationCancelled
-from tests.integration.engine.conftest import get_backend
+from tests.integration.engine.conftest import cancel_at, get_backend
 from tests.integration.engine.test_into_sqlite import COLUMNS, NAMES, ROWS, _plan, _source, _stored
 
 pytestmark = pytest.mark.skipif(
@@ -220,19 +219,11 @@ def test_cancel_mid_load_keeps_the_old_contents(request, monkeypatch, src_name):
     real = sqlite_ingest._scratch
     seen: list[int] = []
 
-    def cancel_at_second(path: str, batches: Any, each: Any) -> Any:
-        def gen() -> Any:
-            for b in batches:
-                seen.append(1)
-                if len(seen) == 2:
-                    t = threading.Thread(target=token.cancel)  # from another thread, as on_kill does
-                    t.start()
-                    t.join()
-                yield b
-
-        return real(path, gen(), each)
-
-    monkeypatch.setattr(sqlite_ingest, "_scratch", cancel_at_second)
+    monkeypatch.setattr(
+        sqlite_ingest,
+        "_scratch",
+        lambda path, batches, each: real(path, cancel_at(batches, token, seen), each),
+    )
     with pytest.raises(ReplicationCancelled):
         run_replication(
             _plan("sqa cancel", "sqa cancel", batch_size=7, truncate_table=True),

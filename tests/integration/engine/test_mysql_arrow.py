@@ -66,9 +66,9 @@ def reads(monkeypatch) -> list[str]:
     seen: list[str] = []
     real = mysql_arrow.batches
 
-    def spy(params: Any, sql: str, forms: Any, token: Any) -> Any:
+    def spy(params: Any, sql: str, forms: Any, token: Any, beside: str) -> Any:
         seen.append(sql)
-        return real(params, sql, forms, token)
+        return real(params, sql, forms, token, beside)
 
     monkeypatch.setattr(mysql_arrow, "batches", spy)
     return seen
@@ -186,7 +186,7 @@ def test_a_password_with_url_characters_connects(request, monkeypatch, reads):
         src.run(f"DROP USER '{user}'@'%'")
 
 
-def test_a_panic_of_connectorx_is_not_exact_and_quotes_no_value(request, capfd):
+def test_a_panic_of_connectorx_is_not_exact_and_quotes_no_value(request, capfd, tmp_path):
     """Read natively, a zero date makes connectorx panic: the path hands over; the panic's message, which
     names the value, stays in the reader process (its stderr is read, never forwarded)."""
     src = _odd(request)
@@ -195,7 +195,7 @@ def test_a_panic_of_connectorx_is_not_exact_and_quotes_no_value(request, capfd):
     u = make_url(src.url)
     params = {"host": u.host, "port": u.port, "user": u.username, "password": "", "database": u.database}
     with pytest.raises(NotExact) as err:
-        list(mysql_arrow.batches(params, "SELECT d FROM `sqx odd` ORDER BY id", ["string"], CancelToken()))
+        list(mysql_arrow.batches(params, "SELECT d FROM `sqx odd`", ["string"], CancelToken(), str(tmp_path)))
     assert "connectorx stopped: PanicException" in str(err.value) and "0000-00-00" not in str(err.value)
     assert "0000-00-00" not in capfd.readouterr().err
 

@@ -5,7 +5,6 @@ guard hold; without the optional extra the row path runs."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from airflow_sync.engine.plan import ReplicationPlan
 from airflow_sync.engine.replicate import run_replication
 from airflow_sync.exceptions import ReplicationCancelled
 from airflow_sync.statement import TableRef
-from tests.integration.engine.conftest import get_backend
+from tests.integration.engine.conftest import cancel_at, get_backend
 
 DDL = (
     'CREATE TABLE "sa src" (id INTEGER PRIMARY KEY, n BIGINT, amount NUMERIC(12,2), ratio DOUBLE, '
@@ -185,16 +184,9 @@ def test_cancel_mid_arrow_load_stops_and_keeps_the_old_contents(request, monkeyp
     blocks: list[int] = []
     real = sqlite_arrow.text_blocks
 
-    def counted(*a, **kw):
-        for b in real(*a, **kw):
-            blocks.append(1)
-            if len(blocks) == 2:
-                t = threading.Thread(target=token.cancel)  # from another thread, as on_kill does
-                t.start()
-                t.join()
-            yield b
-
-    monkeypatch.setattr(sqlite_arrow, "text_blocks", counted)
+    monkeypatch.setattr(
+        sqlite_arrow, "text_blocks", lambda *a, **kw: cancel_at(real(*a, **kw), token, blocks)
+    )
     with pytest.raises(ReplicationCancelled):
         run_replication(_plan("sa cancel", batch_size=1, truncate_table=True), src.url, dst.url, cancel=token)
     assert 2 <= len(blocks) <= 7, "the load stops within the blocks read ahead"

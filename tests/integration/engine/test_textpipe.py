@@ -182,6 +182,20 @@ def test_pipe_copies_edge_values_exactly_as_the_row_path_does(request, monkeypat
     assert len(spy.text) == 2, "the stage is loaded through the pipe too"
 
 
+def test_a_server_date_style_other_than_iso_reaches_mariadb_as_the_same_values(request, monkeypatch):
+    """The pipe's lines carry PostgreSQL's text of dates and timestamps: a DateStyle other than ISO (here
+    German, from the URL's options, as a server or role default would set it) must not reach MariaDB."""
+    src, dst = get_backend(request, "postgresql"), get_backend(request, "mysql")
+    _make_source(src, "postgresql", "tp style", ROWS)
+    dst.run(f"DROP TABLE IF EXISTS {dst.q('tp style')}")
+    spy = Spy(monkeypatch)
+    url = src.url + ("&" if "?" in src.url else "?") + "options=-c%20DateStyle%3DGerman"
+    run_replication(_plan("tp style", "tp style"), url, dst.url)
+    assert spy.text == [len(ROWS)]
+    want = [[_norm(v, k) for v, k in zip(r, KINDS, strict=True)] for r in ROWS]
+    assert _read(dst, "tp style") == want
+
+
 def test_aware_timestamps_need_a_zone_sql_can_compute(request, monkeypatch):
     """Local wall time is computed in SQL only when the local zone is UTC; else the row path converts."""
     src, dst = get_backend(request, "postgresql"), get_backend(request, "mysql")
