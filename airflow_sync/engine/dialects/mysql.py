@@ -30,6 +30,7 @@ from airflow_sync.engine.dialects.mysql_merge import MySQLMerge
 from airflow_sync.engine.dialects.mysql_read import available as fast_reads_available
 from airflow_sync.engine.dialects.mysql_read import (
     close_all,
+    kill_queries,
     open_fast_stream,
     open_text_stream,
     pymysql_text_stream,
@@ -108,17 +109,8 @@ class MySQLDialect(MySQLMerge):
         readers = self._readers
 
         def kill() -> None:
-            import pymysql
-
-            other = pymysql.connect(**params, autocommit=True, connect_timeout=5)
-            try:
-                with other.cursor() as cur:
-                    # and the C-extension connections of reads in flight (see mysql_read)
-                    for tid in (thread_id, *list(readers)):
-                        with contextlib.suppress(Exception):
-                            cur.execute(f"KILL QUERY {int(tid)}")
-            finally:
-                other.close()
+            # and the C-extension connections of reads in flight (see mysql_read)
+            kill_queries(params, (thread_id, *list(readers)))
 
         return kill
 

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from airflow_sync.engine.dialects.mysql_read import kill_queries
 from airflow_sync.engine.dialects.sqlite_arrow import NotExact
 
 if TYPE_CHECKING:
@@ -91,8 +92,6 @@ def batches(
     once its batches are handed on, so the folder holds what the reader is ahead). ``token`` cancels by
     killing the process and the statement (found by a marker in its text). Raises :class:`NotExact` when the
     reader refuses a column or fails."""
-    import pyarrow as pa
-
     address = url(params)
     if address is None:
         raise NotExact("connectorx cannot open this connection as the engine does")
@@ -100,44 +99,60 @@ def batches(
         folder = tempfile.mkdtemp(prefix=".airflow_sync_arrow-spool-", dir=beside)
     except OSError as exc:
         raise NotExact(f"no folder for the reader's segments: {type(exc).__name__}") from None
-    marker, want = f"airflow_sync_read_{uuid.uuid4().hex}", _schema(list(forms))
+    marker = f"airflow_sync_read_{uuid.uuid4().hex}"
     request = {
         "url": address, "sql": f"SELECT /* {marker} */ * FROM ({sql}) AS q",
         "batch_rows": BATCH_ROWS, "segment_batches": SEGMENT_BATCHES, "spool": folder,
     }  # fmt: skip
-    env = {**os.environ, "RUST_BACKTRACE": "0"}
-    pipe = subprocess.PIPE
-    proc = subprocess.Popen([sys.executable, _CHILD], stdin=pipe, stdout=pipe, stderr=pipe, env=env)
-
-    def stop() -> None:
-        proc.kill()
-        with contextlib.suppress(Exception):  # a statement still computing would not see its client gone
-            _kill(params, marker)
-
-    handle = token.register(stop)
     try:
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(json.dumps(request).encode() + b"\n")  # the password: never in the command line
-        proc.stdin.close()
-        for line in proc.stdout:  # one finished segment per line
-            path = os.path.join(folder, os.path.basename(line.decode().strip()))
-            with pa.OSFile(path) as f:
-                for batch in pa.ipc.open_stream(f):
-                    yield _checked(batch, forms, want)
-            os.unlink(path)
-        if proc.wait() != 0:
-            raise NotExact(_said(proc))
-    except (pa.ArrowException, OSError) as exc:
-        raise NotExact(f"the reader's segments: {type(exc).__name__}") from None
+        yield from _spooled(params, request, marker, forms, token)
     finally:
-        token.unregister(handle)
-        if proc.poll() is None:  # closed early (a refused batch, a cancel): the statement is killed too
-            stop()
-        proc.wait()
-        for f in (proc.stdout, proc.stderr):
-            with contextlib.suppress(Exception):
-                f.close()  # type: ignore[union-attr]
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _spooled(
+    params: dict[str, Any], request: dict[str, Any], marker: str, forms: Sequence[str], token: CancelToken
+) -> Iterator[Any]:
+    """The batches of the reader process run on ``request`` (see :func:`batches`)."""
+    import pyarrow as pa
+
+    folder, want, pipe = request["spool"], _schema(list(forms)), subprocess.PIPE
+    # its stderr into a file: a pipe read only once it exits would fill (64 KB) and stop both processes
+    with open(os.path.join(folder, "reader-stderr.txt"), "w+b") as err:
+        env = {**os.environ, "RUST_BACKTRACE": "0"}
+        try:
+            proc = subprocess.Popen([sys.executable, _CHILD], stdin=pipe, stdout=pipe, stderr=err, env=env)
+        except OSError as exc:
+            raise NotExact(f"the reader process: {type(exc).__name__}") from None
+
+        def stop() -> None:
+            proc.kill()
+            with contextlib.suppress(Exception):  # a statement still computing would not see its client gone
+                kill_queries(params, marker=marker)
+
+        handle = token.register(stop)
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(json.dumps(request).encode() + b"\n")  # the password: never in the command line
+            proc.stdin.close()
+            for line in proc.stdout:  # one finished segment per line
+                path = os.path.join(folder, os.path.basename(line.decode().strip()))
+                with pa.OSFile(path) as f:
+                    for batch in pa.ipc.open_stream(f):
+                        yield _checked(batch, forms, want)
+                os.unlink(path)
+            if proc.wait() != 0:
+                err.seek(0)
+                raise NotExact(_said(err.read(), proc.returncode))
+        except (pa.ArrowException, OSError) as exc:
+            raise NotExact(f"the reader's segments: {type(exc).__name__}") from None
+        finally:
+            token.unregister(handle)
+            if proc.poll() is None:  # closed early (a refused batch, a cancel): the statement is killed too
+                stop()
+                proc.wait()
+            with contextlib.suppress(Exception):
+                proc.stdout.close()  # type: ignore[union-attr]
 
 
 #: the Arrow types each form may arrive as (unsigned integers are below 2**32: the C types the
@@ -191,27 +206,8 @@ def _as_row_path(col: Any, form: str) -> Any:
     return pc.if_else(zero, pa.scalar(None, pa.string()), col)
 
 
-def _said(proc: subprocess.Popen[bytes]) -> str:
+def _said(stderr: bytes, status: int) -> str:
     """Why the reader process failed: its own one-line reason (it never writes a value), or its status."""
-    assert proc.stderr is not None
-    lines = proc.stderr.read().decode(errors="replace").splitlines()
+    lines = stderr.decode(errors="replace").splitlines()
     mine = [ln.removeprefix("airflow_sync: ") for ln in lines if ln.startswith("airflow_sync: ")]
-    return mine[-1] if mine else f"the connectorx reader exited with status {proc.returncode}"
-
-
-def _kill(params: dict[str, Any], marker: str) -> None:
-    """Kill the statement whose text holds ``marker`` (the cancel of :func:`batches`)."""
-    import pymysql
-
-    conn = pymysql.connect(**params, autocommit=True, connect_timeout=5)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s AND ID <> CONNECTION_ID()",
-                (f"%{marker}%",),
-            )
-            for (tid,) in cur.fetchall():
-                with contextlib.suppress(Exception):
-                    cur.execute(f"KILL QUERY {int(tid)}")
-    finally:
-        conn.close()
+    return mine[-1] if mine else f"the connectorx reader exited with status {status}"

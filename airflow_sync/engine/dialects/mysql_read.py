@@ -9,7 +9,7 @@ Result columns whose decoding differs between the drivers (SET → a Python set,
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from airflow_sync.engine.dialects.mysql_tls import connector_tls
@@ -166,6 +166,29 @@ def close_all(readers: dict[int, Any]) -> None:
         conn = readers.pop(cid, None)
         with contextlib.suppress(Exception):
             drop(conn)
+
+
+_BY_MARKER = "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s AND ID <> CONNECTION_ID()"
+
+
+def kill_queries(params: dict[str, Any], ids: Iterable[int] = (), marker: str | None = None) -> None:
+    """``KILL QUERY`` the statements of connections ``ids``, and those whose text holds ``marker``, from a
+    PyMySQL connection of its own (a cancel, from another thread); each kill is best effort (the statement
+    may have ended)."""
+    import pymysql
+
+    conn = pymysql.connect(**params, autocommit=True, connect_timeout=5)
+    try:
+        with conn.cursor() as cur:
+            found: list[int] = []
+            if marker is not None:
+                cur.execute(_BY_MARKER, (f"%{marker}%",))
+                found = [int(tid) for (tid,) in cur.fetchall()]
+            for tid in (*ids, *found):
+                with contextlib.suppress(Exception):
+                    cur.execute(f"KILL QUERY {int(tid)}")
+    finally:
+        conn.close()
 
 
 def text_field(kind: str, ref: str, iso: bool = False) -> str | None:
