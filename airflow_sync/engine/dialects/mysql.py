@@ -33,6 +33,7 @@ from airflow_sync.engine.dialects.mysql_read import (
     kill_queries,
     open_fast_stream,
     open_text_stream,
+    pymysql_conversions,
     pymysql_text_stream,
     text_field,
 )
@@ -44,6 +45,8 @@ from airflow_sync.exceptions import TerminalReplicationError
 
 #: read through mysql-connector-python's C extension when it is installed (tests turn it off)
 FAST_READS = True
+#: PyMySQL's decoders, zero dates as None (as the C extension reads them)
+_CONVERSIONS = pymysql_conversions()
 
 
 def _connector_errno(exc: BaseException) -> int | None:
@@ -86,7 +89,7 @@ class MySQLDialect(MySQLMerge):
 
     def connect(self) -> Any:
         # the capability flag for LOAD DATA LOCAL; the connection serves only its own loads (mysql_infile)
-        conn = InfileConnection(**self._params(), autocommit=False, local_infile=True)
+        conn = InfileConnection(**self._params(), autocommit=False, local_infile=True, conv=_CONVERSIONS)
         self.mariadb = "mariadb" in conn.get_server_info().lower()
         return conn
 

@@ -39,6 +39,25 @@ def available() -> bool:
     return bool(getattr(mysql.connector, "HAVE_CEXT", False))
 
 
+def pymysql_conversions() -> dict[Any, Any]:
+    """PyMySQL's ``conv`` decoding dates and timestamps as the C extension does: a zero date
+    ('0000-00-00') or one with a zero part ('2024-00-10') is None, where PyMySQL keeps the text, which no
+    date column of another engine takes (and the paths above store NULL)."""
+    from pymysql.constants import FIELD_TYPE
+    from pymysql.converters import conversions, convert_date, convert_datetime
+
+    def date_or_none(convert: Any) -> Any:
+        def decode(text: Any) -> Any:
+            value = convert(text)
+            return None if isinstance(value, (str, bytes)) else value
+
+        return decode
+
+    dates = {FIELD_TYPE.DATE: convert_date, FIELD_TYPE.DATETIME: convert_datetime}
+    dates[FIELD_TYPE.TIMESTAMP] = convert_datetime
+    return {**conversions, **{t: date_or_none(f) for t, f in dates.items()}}
+
+
 def open_fast_stream(
     params: dict[str, Any], sql: str, qparams: Sequence[Any], size: int, readers: dict[int, Any]
 ) -> Iterator[list[Row]] | None:
