@@ -20,11 +20,17 @@ from typing import Any
 MARKER = "BENCH_RESULT "
 
 
+#: the job's Verbosity for airflow_sync's runs (4: each statement, 5: with its time and rows, into the
+#: contender's log under bench/results/logs); unset: the job's default
+VERBOSITY = os.environ.get("BENCH_VERBOSITY")
+
+
 def _airflow_sync(spec: dict[str, Any]) -> dict[str, Any]:
     from airflow_sync.engine.plan import ReplicationPlan
     from airflow_sync.engine.replicate import run_replication
     from airflow_sync.statement import TableRef
 
+    options: dict[str, Any] = {"verbosity": int(VERBOSITY)} if VERBOSITY else {}
     plan = ReplicationPlan(
         job_name="bench",
         query_id=spec["query_id"],
@@ -33,6 +39,7 @@ def _airflow_sync(spec: dict[str, Any]) -> dict[str, Any]:
         incremental_check_columns=tuple(spec["check_columns"]),
         use_gmt=True,
         **spec.get("plan_options", {}),
+        **options,
     )
     # Import the engine's dialects and drivers first, as the peer's hooks are resolved first: one-off
     # import cost is start-up, not transfer time (connecting stays timed for every contender).
@@ -59,7 +66,8 @@ def _airflow_sync(spec: dict[str, Any]) -> dict[str, Any]:
 
             available()  # imports mysql-connector-python (the C-extension reads) when installed
     log = logging.getLogger("bench.airflow_sync")
-    log.setLevel(logging.INFO)  # the engine's own per-run messages, into the contender's log file
+    # the engine's own per-run messages (and with BENCH_VERBOSITY its statements), into the contender's log
+    log.setLevel(1 if VERBOSITY else logging.INFO)
     t0 = time.perf_counter()
     summary = run_replication(plan, spec["src_url"], spec["dst_url"], log=log)
     seconds = time.perf_counter() - t0
