@@ -2,7 +2,8 @@
 
 Transient (connection reset, deadlock, serialization failure, lock timeout) → Airflow retries; everything
 else is terminal. Messages name the table, the column and the batch where known and never carry row
-values: quoted fragments of the database's message that are not one of our identifiers are redacted.
+values: quoted fragments of the database's message that are not one of our identifiers are redacted. Raise
+them ``from`` :func:`redacted` of the driver's exception, which keeps its stack and not its words.
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ def redact(message: str, known: Iterable[str]) -> str:
         return "'?'"
 
     return _QUOTED.sub(sub, message)
+
+
+class RedactedError(Exception):
+    """Stands in for a driver's exception as the cause of a :class:`ReplicationError`: its stack, its type
+    and its message redacted as the error's own. A driver's message may quote a row value, and the chained
+    cause of a task's failure is printed in the task's log."""
+
+
+def redacted(exc: BaseException, known: Iterable[str] = ()) -> RedactedError:
+    """The stand-in for ``exc`` (see :class:`RedactedError`), with ``exc``'s traceback and no chain."""
+    kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    return RedactedError(f"{kind}: {redact(str(exc), known)}").with_traceback(exc.__traceback__)
 
 
 def classify(

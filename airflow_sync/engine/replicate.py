@@ -18,7 +18,7 @@ from airflow_sync.engine import trace
 from airflow_sync.engine.cancel import CancelToken
 from airflow_sync.engine.context import RunContext
 from airflow_sync.engine.dialects import dialect_for
-from airflow_sync.engine.errors import classify
+from airflow_sync.engine.errors import classify, redacted
 from airflow_sync.engine.full import run_full
 from airflow_sync.engine.incremental import run_incremental
 from airflow_sync.engine.plan import ReplicationPlan, ReplicationSummary
@@ -118,7 +118,7 @@ def _run(
             err = classify(exc, dst_d, where="connecting", cancelled=token.cancelled)
             if isinstance(err, TerminalReplicationError) and _looks_like_connection_error(exc):
                 err = TransientReplicationError(err.message)
-            raise err from exc
+            raise err from redacted(exc)
         handles.append(token.register(src_d.canceller(src)))
         if src is not dst:
             handles.append(token.register(dst_d.canceller(dst)))
@@ -139,7 +139,7 @@ def _run(
                 known=run.known_names(),
                 cancelled=token.cancelled,
                 timeout=plan.command_timeout,
-            ) from exc
+            ) from redacted(exc, run.known_names())
         summary.seconds = round(time.monotonic() - started, 3)
         return summary
     finally:

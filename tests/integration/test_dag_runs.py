@@ -449,3 +449,31 @@ def test_each_verbosity_adds_its_detail_and_row_values_are_never_logged(dbs, ver
     if verbosity >= 4:
         shown = "\n".join(r.getMessage() for r in statements + timed)
         assert '"verbose_orders"' in shown and '"customer" <> ?' in shown
+
+
+def test_a_value_that_fails_the_load_is_not_in_the_failed_task_s_log(
+    dbs, request, monkeypatch, caplog, capfd
+):
+    """Airflow logs a failed task with its traceback and the chain of causes: the driver's exception there
+    is the redacted stand-in (engine/errors.py), so the value the converter quoted never reaches the log."""
+    src, _ = dbs
+    with sqlite3.connect(src) as c:
+        c.executescript(
+            "drop table if exists bad_days; create table bad_days (id integer primary key, d date);"
+            "insert into bad_days values (1, 'private-4111-1111');"
+        )
+    url = request.getfixturevalue("pg_url")
+    monkeypatch.setenv("AIRFLOW_CONN_DAG_POSTGRES", airflow_conn_from_url(url, "postgres"))
+    caplog.set_level("INFO")
+    capfd.readouterr()
+    job = store_job(
+        "dt_bad_days", "REPLICATE [bad_days_out] SELECT * FROM [bad_days]", Destination="dag_postgres"
+    )
+    dr, states = run(job)
+    assert dr.state == "failed" and states["replicate_bad_days_out"] == "failed", states
+    out = capfd.readouterr()
+    # the task runner's log of the failure: its traceback with the chain of causes
+    printed = out.out + out.err + caplog.text
+    assert "Task failed with exception" in printed
+    assert "RedactedError: builtins.ValueError: Invalid isoformat string: '?'" in printed
+    assert "private" not in printed and "4111" not in printed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 
 import pytest
 
@@ -100,6 +101,11 @@ def test_unreachable_server_is_transient(request):
         run_replication(_plan("x", "x"), src.url, "postgresql+psycopg://postgres@127.0.0.1:1/nope")
 
 
+def _printed(exc: BaseException) -> str:
+    """``exc`` as a task's log prints it: the traceback with its chain of causes."""
+    return "".join(traceback.format_exception(exc))
+
+
 def test_constraint_violation_is_terminal_without_values(request):
     src = get_backend(request, "mysql")
     dst = get_backend(request, "postgresql")
@@ -112,3 +118,22 @@ def test_constraint_violation_is_terminal_without_values(request):
     with pytest.raises(TerminalReplicationError) as err:
         run_replication(_plan("uq_src", "uq_dst"), src.url, dst.url)
     assert "uq_dst" in err.value.message and "secret" not in err.value.message
+    # nor in its cause, which a task's log prints with the traceback (PostgreSQL's detail names the value)
+    printed = _printed(err.value)
+    assert "secret" not in printed and "UniqueViolation" in printed
+
+
+@pytest.mark.parametrize("dst_name", ["postgresql", "mysql"])
+def test_a_value_no_converter_takes_is_in_neither_the_error_nor_its_traceback(request, dst_name):
+    """A SQLite DATE column holding text: the converter's ValueError quotes the value; the cause chained to
+    the run's error keeps the converter's stack (where it failed), not the value."""
+    src = get_backend(request, "sqlite")
+    dst = get_backend(request, dst_name)
+    src.run("DROP TABLE IF EXISTS bad_day", "CREATE TABLE bad_day (id INTEGER PRIMARY KEY, d DATE)")
+    src.run("INSERT INTO bad_day VALUES (1, 'secret-4111-1111')")
+    dst.run(f"DROP TABLE IF EXISTS {dst.q('bad_day')}")
+    with pytest.raises(TerminalReplicationError) as err:
+        run_replication(_plan("bad_day", "bad_day"), src.url, dst.url)
+    printed = _printed(err.value)
+    assert "secret" not in printed and "4111" not in printed
+    assert "RedactedError: builtins.ValueError" in printed and "to_date" in printed, printed
