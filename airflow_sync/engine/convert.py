@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow_sync.engine.dialects.base import COERCE, Converter, Dialect, Row, same_family
+from airflow_sync.engine.errors import redacted
 from airflow_sync.engine.types import Column
-from airflow_sync.exceptions import TerminalReplicationError
+from airflow_sync.exceptions import ReplicationError, TerminalReplicationError
 
 
 def _compose(fns: Sequence[Converter | None]) -> Converter | None:
@@ -62,6 +63,7 @@ class RowConverter:
         self.batch_no = 0
         self.width = len(dst_cols)
         self.hidden = hidden
+        self.pairs = list(zip(src_cols, dst_cols, strict=True))
         convs: list[Converter | None] = []
         #: per converted column, a check of a whole fetched column: True = its raw values may be written
         #: as they are (the destination parses their text the way the converter would convert them)
@@ -137,11 +139,37 @@ class RowConverter:
         cols: list[Any] = list(zip(*batch, strict=True))[: self.width] if batch else []
         if not cols:
             return []
+        fetched = list(cols)
         for i, f in self.active:
             shortcut = self.shortcuts.get(i)
             if shortcut is None or not shortcut(cols[i]):
                 cols[i] = map(f, cols[i])
-        return list(zip(*cols, strict=True))
+        try:
+            return list(zip(*cols, strict=True))
+        except ReplicationError:
+            raise
+        except Exception as exc:
+            raise self._refused(fetched, exc) from redacted(exc)
+
+    def _refused(self, fetched: list[Any], exc: Exception) -> TerminalReplicationError:
+        """The error naming the column whose converter raised ``exc`` (found by converting the batch's
+        columns again), its types and the batch, never the value."""
+        for i, f in self.active:
+            for v in fetched[i]:
+                try:
+                    f(v)
+                except Exception as again:
+                    s, d = self.pairs[i]
+                    source = s.native or s.type.kind
+                    return TerminalReplicationError(
+                        f"Column '{d.name}' of table '{self.table}' holds a value that cannot be written as "
+                        f"{d.type.kind} (source type {source}, a {type(v).__name__} value: "
+                        f"{type(again).__name__}) in batch {self.batch_no}; correct the value in the source, "
+                        "or convert or leave out the column in the query"
+                    )
+        return TerminalReplicationError(
+            f"{type(exc).__name__} while converting batch {self.batch_no} for table '{self.table}'"
+        )
 
 
 def _strings_within(col: Sequence[Any], limit: int | None) -> bool:

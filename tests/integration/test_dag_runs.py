@@ -476,4 +476,5 @@ def test_a_value_that_fails_the_load_is_not_in_the_failed_task_s_log(
     printed = out.out + out.err + caplog.text
     assert "Task failed with exception" in printed
     assert "RedactedError: builtins.ValueError: Invalid isoformat string: '?'" in printed
+    assert "Column 'd' of table 'bad_days_out' holds a value that cannot be written as date" in printed
     assert "private" not in printed and "4111" not in printed

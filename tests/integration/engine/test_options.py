@@ -125,8 +125,8 @@ def test_constraint_violation_is_terminal_without_values(request):
 
 @pytest.mark.parametrize("dst_name", ["postgresql", "mysql"])
 def test_a_value_no_converter_takes_is_in_neither_the_error_nor_its_traceback(request, dst_name):
-    """A SQLite DATE column holding text: the converter's ValueError quotes the value; the cause chained to
-    the run's error keeps the converter's stack (where it failed), not the value."""
+    """A SQLite DATE column holding text: the error names the column (not the value); the converter's
+    ValueError quotes the value, and the cause chained to the run's error keeps its stack, not the value."""
     src = get_backend(request, "sqlite")
     dst = get_backend(request, dst_name)
     src.run("DROP TABLE IF EXISTS bad_day", "CREATE TABLE bad_day (id INTEGER PRIMARY KEY, d DATE)")
@@ -134,6 +134,12 @@ def test_a_value_no_converter_takes_is_in_neither_the_error_nor_its_traceback(re
     dst.run(f"DROP TABLE IF EXISTS {dst.q('bad_day')}")
     with pytest.raises(TerminalReplicationError) as err:
         run_replication(_plan("bad_day", "bad_day"), src.url, dst.url)
+    # the message names the column, its types and the batch, and says what to do
+    assert err.value.message == (
+        "Column 'd' of table 'bad_day' holds a value that cannot be written as date (source type DATE, a str "
+        "value: ValueError) in batch 1; correct the value in the source, or convert or leave out the column "
+        "in the query"
+    )
     printed = _printed(err.value)
     assert "secret" not in printed and "4111" not in printed
     assert "RedactedError: builtins.ValueError" in printed and "to_date" in printed, printed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 
 import pytest
 
@@ -87,3 +88,32 @@ def test_classify_non_database_errors_without_values():
     err = classify(ValueError("invalid literal for int(): 'secret'"), d, where="loading batch 2 into 't'")
     assert isinstance(err, TerminalReplicationError)
     assert "batch 2" in err.message and "secret" not in err.message
+
+
+def test_a_value_no_converter_takes_is_named_by_its_column_and_batch_not_its_value():
+    """The batch's columns are converted lazily (one map each): the error still names the column that
+    failed — here the second of two converted ones, in the second batch — and never the value."""
+    from airflow_sync.engine.convert import RowConverter
+    from airflow_sync.engine.types import ColType, Column
+
+    cols = [Column("id", ColType("int64")), Column("d", ColType("date"), native="DATE")]
+    cols.append(Column("e", ColType("date"), native="DATE"))
+    conv = RowConverter(
+        dialect_for("sqlite:///x.db"),
+        dialect_for("postgresql+psycopg://u@h/db"),
+        cols,
+        cols,
+        table="days",
+        use_gmt=True,
+        auto_truncate=False,
+    )
+    assert [i for i, _ in conv.active] == [1, 2], "both date columns are converted"
+    assert len(conv.convert([(1, "2024-01-02", "2024-01-03")])) == 1
+    bad = "-".join(["secret", "4111"])  # not spelt out: the traceback prints the lines of its frames
+    with pytest.raises(TerminalReplicationError) as err:
+        conv.convert([(2, "2024-01-02", "2024-01-03"), (3, "2024-01-04", bad)])
+    assert err.value.message.startswith(
+        "Column 'e' of table 'days' holds a value that cannot be written as date"
+    )
+    assert "batch 2" in err.value.message and "secret" not in err.value.message
+    assert "secret" not in "".join(traceback.format_exception(err.value))
