@@ -8,7 +8,8 @@ cycle):
 
 - **plan** — ``prepare.py`` (reflect the source through ``reflect.py``; destination DDL through ``ddl.py``
   and ``state.py``; full or incremental), ``route.py`` (per load: in-engine copy, text pipe or rows);
-- **read** — ``read.py``: fetched row batches, or text-pipe blocks read ahead on a helper thread;
+- **read** — ``read.py``: fetched row batches, or text-pipe blocks read ahead on a helper thread (a small
+  incremental window in key ranges read at once, cut by ``split.py``);
 - **convert** — ``convert.py``: per-column value conversion, length checks, AutoTruncateStrings;
 - **write** — ``write.py`` (the chosen path into the target or a stage), ``merge.py`` (stage → target);
 - **commit** — ``commit.py``: watermark row, the commit guards, COMMIT (``watermark.py``: CData's rule).

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from airflow_sync.engine import hooks
@@ -68,10 +69,20 @@ def row_batches(ctx: RunContext, sql: str, into: str, track_max: bool = True) ->
         stream.close()  # type: ignore[attr-defined]
 
 
-def text_blocks(ctx: RunContext, sql: str, exprs: list[str], into: str) -> Iterator[bytes] | None:
+def text_blocks(
+    ctx: RunContext, sql: str, exprs: list[str], into: str, ranges: Sequence[str] = ()
+) -> Iterator[bytes] | None:
     """Blocks of text-pipe lines of ``sql`` rendered by ``exprs``, read ahead on a helper thread; None when
-    the source cannot stream them. Close the returned generator to stop the helper."""
-    stream = ctx.src_d.text_stream(ctx.src, sql, exprs, max(1, ctx.plan.batch_size))
+    the source cannot stream them. Close the returned generator to stop the helper.
+
+    :param ranges: ``sql`` split by key (engine/split.py): each range read at once, on its own helper and
+        connection, and their blocks handed on in range order
+    """
+    size = max(1, ctx.plan.batch_size)
+    if ranges:
+        opens = [functools.partial(ctx.src_d.text_stream, ctx.src, part, exprs, size) for part in ranges]
+        return _counted(ctx, _ranged(opens, ctx.token.check), into)
+    stream = ctx.src_d.text_stream(ctx.src, sql, exprs, size)
     if stream is None:
         return None
     return _counted(ctx, prefetch(stream, ctx.token.check), into)
@@ -92,41 +103,80 @@ def prefetch(stream: Iterator[Any], check: Callable[[], None], depth: int = 4) -
     """``stream`` read on a helper thread, at most ``depth`` items ahead, so that reading the source
     overlaps the destination's ingest. The helper calls ``check`` (cancellation) after each item; its errors
     re-raise here; closing this generator stops the helper, which closes ``stream``."""
-    todo: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+    ahead = _Ahead(stream, check, depth)
+    try:
+        yield from ahead
+    finally:
+        ahead.close()
 
-    def read() -> None:
+
+def _ranged(
+    opens: Sequence[Callable[[], Iterator[bytes] | None]], check: Callable[[], None]
+) -> Iterator[bytes]:
+    """The streams ``opens`` open, all read at once (each opens on its helper: the statement runs there),
+    their items in the order of ``opens``; closing stops every helper."""
+    aheads = [_Ahead(_opened(o), check) for o in opens]
+    try:
+        for ahead in aheads:
+            yield from ahead
+    finally:
+        for ahead in aheads:
+            ahead.close()
+
+
+def _opened(open_stream: Callable[[], Iterator[bytes] | None]) -> Iterator[bytes]:
+    stream = open_stream()
+    if stream is None:  # split.key_ranges asks the dialect first: never seen
+        raise RuntimeError("the source cannot stream this range")
+    try:
+        yield from stream
+    finally:
+        stream.close()  # type: ignore[attr-defined]
+
+
+class _Ahead:
+    """One helper thread reading ``stream`` at most ``depth`` items ahead (see :func:`prefetch`); it starts
+    at once. Iterate it once; :meth:`close` stops the helper, which closes ``stream``."""
+
+    def __init__(self, stream: Iterator[Any], check: Callable[[], None], depth: int = 4) -> None:
+        self._todo: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._stream, self._check = stream, check
+        # the caller's context (statement tracing, engine/trace.py) goes along to the helper
+        self._helper = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._read,), name="engine-read", daemon=True
+        )
+        self._helper.start()
+
+    def _read(self) -> None:
+        todo = self._todo
         try:
-            for block in stream:
-                check()
+            for block in self._stream:
+                self._check()
                 todo.put((True, block))
-                if stop.is_set():
+                if self._stop.is_set():
                     return
             todo.put((False, None))
         except BaseException as exc:  # handed to the consuming thread
             todo.put((False, exc))
         finally:
-            stream.close()  # type: ignore[attr-defined]
+            self._stream.close()  # type: ignore[attr-defined]
 
-    # the caller's context (statement tracing, engine/trace.py) goes along to the helper
-    helper = threading.Thread(
-        target=contextvars.copy_context().run, args=(read,), name="engine-read", daemon=True
-    )
-    helper.start()
-    try:
+    def __iter__(self) -> Iterator[Any]:
         while True:
-            ok, item = todo.get()
+            ok, item = self._todo.get()
             if not ok:
                 if item is not None:
                     raise item
                 return
             yield item
-    finally:
-        stop.set()
-        while helper.is_alive():  # unblock a helper waiting to put
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._helper.is_alive():  # unblock a helper waiting to put
             with contextlib.suppress(queue.Empty):
-                todo.get(timeout=0.05)
-        helper.join()
+                self._todo.get(timeout=0.05)
+        self._helper.join()
 
 
 def _counted(ctx: RunContext, stream: Iterator[bytes], into: str) -> Iterator[bytes]:

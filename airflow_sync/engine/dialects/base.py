@@ -371,6 +371,11 @@ class Dialect(PortableMerge):
         this backend cannot stream them. ``size`` is a number of rows per block, as a hint."""
         return None
 
+    def parallel_reads(self) -> bool:
+        """True when each :meth:`text_stream` runs on a connection of its own, so that several can read at
+        once (engine/split.py)."""
+        return False
+
     def text_load_ready(self, conn: Any) -> bool:
         """True when :meth:`load_text` can run on ``conn``."""
         return False

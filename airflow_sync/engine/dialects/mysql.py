@@ -334,6 +334,10 @@ class MySQLDialect(MySQLMerge):
             return open_text_stream(self._params(), query, size, self._readers)
         return pymysql_text_stream(conn, query, size)
 
+    def parallel_reads(self) -> bool:
+        # the C extension's streams open their own connections (mysql_read); PyMySQL's use the run's
+        return self._params()["charset"] == "utf8mb4" and self._fast()
+
     def text_load_ready(self, conn: Any) -> bool:
         # LOAD DATA LOCAL needs the server's consent (MySQL 8 defaults to OFF)
         return isinstance(conn, InfileConnection) and bool(self._local_infile_on(conn))
