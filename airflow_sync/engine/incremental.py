@@ -88,7 +88,8 @@ def run_incremental(run: RunContext, schema: str | None) -> None:
         if lo is not None and staged:
             # the window commits as one transaction, so the order rows arrive in is unobservable; into
             # an empty table skipping the sort saves the source a full ORDER BY (large on a first load)
-            n = load(run, stage or target, table, conds, order=stage is not None)
+            staged_window = stage is not None
+            n = load(run, stage or target, table, conds, order=staged_window, changes=staged_window)
             if stage is None:
                 run.summary.rows_inserted += n
         hooks.point("staged")

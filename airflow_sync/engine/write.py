@@ -31,10 +31,19 @@ def converter(ctx: RunContext, table: DestinationTable) -> RowConverter:
     )  # fmt: skip
 
 
-def load(ctx: RunContext, target: str, table: DestinationTable, conds: list[str], order: bool = False) -> int:
+def load(
+    ctx: RunContext,
+    target: str,
+    table: DestinationTable,
+    conds: list[str],
+    order: bool = False,
+    changes: bool = False,
+) -> int:
     """Load the source rows matching ``conds`` into ``target`` (``table`` or its stage); rows loaded.
 
     :param order: read in check-column order (a stage merged by key does not need it)
+    :param changes: the rows are a window of changes to a table that has rows (a stage): a small window
+        is read in key ranges at once (engine/split.py); a first copy never pays the key query
     """
     sq = ctx.sq
     assert sq is not None
@@ -64,9 +73,8 @@ def load(ctx: RunContext, target: str, table: DestinationTable, conds: list[str]
             fields = route.mysql_arrow_fields(ctx) if ingest else None
             n = _ingest_mysql(ctx, target, table, sq.sql(conds, order), fields, label) if fields else None
             # a small window of a large table: its key ranges read at once (engine/split.py)
-            ranges = (
-                [sq.sql(conds + part, order) for part in split.key_ranges(ctx, conds)] if n is None else []
-            )
+            parts = split.key_ranges(ctx, conds) if changes and n is None else []
+            ranges = [sq.sql(conds + part, order) for part in parts]
             if n is None and ingest:
                 n = _ingest_text(ctx, target, table, sq.sql(conds, order), text, label, ranges)
             if n is None:
