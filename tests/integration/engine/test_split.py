@@ -132,7 +132,9 @@ def test_a_window_is_split_only_from_min_rows_and_by_one_integer_key(request, mo
     src.many("INSERT INTO split_one VALUES (%s, %s, %s)", [(i, f"v{i}", base) for i in range(rows)])
     dst.run("DROP TABLE IF EXISTS split_one")
     run_replication(_plan("split_one", "split_one"), src.url, dst.url)
-    src.run("UPDATE split_one SET modified = %s", params=(base + timedelta(minutes=5),))
+    # after the stored watermark (run start - MaxLastModTimeOffset: CData's rule), before the next start
+    changed = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1)
+    src.run("UPDATE split_one SET modified = %s", params=(changed,))
     streams = Streams(monkeypatch)
     assert run_replication(_plan("split_one", "split_one"), src.url, dst.url).rows_updated == rows
     assert len(streams.take()) == parts
