@@ -69,20 +69,18 @@ def row_batches(ctx: RunContext, sql: str, into: str, track_max: bool = True) ->
         stream.close()  # type: ignore[attr-defined]
 
 
-def text_blocks(
-    ctx: RunContext, sql: str, exprs: list[str], into: str, ranges: Sequence[str] = ()
-) -> Iterator[bytes] | None:
-    """Blocks of text-pipe lines of ``sql`` rendered by ``exprs``, read ahead on a helper thread; None when
+def text_blocks(ctx: RunContext, sqls: list[str], exprs: list[str], into: str) -> Iterator[bytes] | None:
+    """Blocks of text-pipe lines of ``sqls`` rendered by ``exprs``, read ahead on a helper thread; None when
     the source cannot stream them. Close the returned generator to stop the helper.
 
-    :param ranges: ``sql`` split by key (engine/split.py): each range read at once, on its own helper and
-        connection, and their blocks handed on in range order
+    :param sqls: one statement, or a window split by key (engine/split.py): each range then read at once,
+        on its own helper and connection, and their blocks handed on in range order
     """
     size = max(1, ctx.plan.batch_size)
-    if ranges:
-        opens = [functools.partial(ctx.src_d.text_stream, ctx.src, part, exprs, size) for part in ranges]
+    if len(sqls) > 1:
+        opens = [functools.partial(ctx.src_d.text_stream, ctx.src, part, exprs, size) for part in sqls]
         return _counted(ctx, _ranged(opens, ctx.token.check), into)
-    stream = ctx.src_d.text_stream(ctx.src, sql, exprs, size)
+    stream = ctx.src_d.text_stream(ctx.src, sqls[0], exprs, size)
     if stream is None:
         return None
     return _counted(ctx, prefetch(stream, ctx.token.check), into)
@@ -115,8 +113,10 @@ def _ranged(
 ) -> Iterator[bytes]:
     """The streams ``opens`` open, all read at once (each opens on its helper: the statement runs there),
     their items in the order of ``opens``; closing stops every helper."""
-    aheads = [_Ahead(_opened(o), check) for o in opens]
+    aheads: list[_Ahead] = []
     try:
+        for open_stream in opens:
+            aheads.append(_Ahead(_opened(open_stream), check))
         for ahead in aheads:
             yield from ahead
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from airflow_sync.engine import hooks, read, route, split
@@ -73,12 +72,12 @@ def load(
             fields = route.mysql_arrow_fields(ctx) if ingest else None
             n = _ingest_mysql(ctx, target, table, sq.sql(conds, order), fields, label) if fields else None
             # a small window of a large table: its key ranges read at once (engine/split.py)
-            parts = split.key_ranges(ctx, conds) if changes and n is None else []
-            ranges = [sq.sql(conds + part, order) for part in parts]
+            parts = (split.key_ranges(ctx, conds) if changes and n is None else []) or [[]]
+            sqls = [sq.sql(conds + part, order) for part in parts]
             if n is None and ingest:
-                n = _ingest_text(ctx, target, table, sq.sql(conds, order), text, label, ranges)
+                n = _ingest_text(ctx, target, table, sqls, text, label)
             if n is None:
-                n = _copy_text(ctx, target, table, sq.sql(conds, order), text, label, ranges)
+                n = _copy_text(ctx, target, table, sqls, text, label)
             if n is not None:
                 ctx.see(newest)
                 return n
@@ -192,18 +191,12 @@ def _copy_in_engine(
 
 
 def _copy_text(
-    ctx: RunContext,
-    target: str,
-    table: DestinationTable,
-    sql: str,
-    exprs: list[str],
-    label: str,
-    ranges: Sequence[str] = (),
+    ctx: RunContext, target: str, table: DestinationTable, sqls: list[str], exprs: list[str], label: str
 ) -> int | None:
-    """Text pipe: the source's rendered lines bulk-loaded by the destination; None when the source cannot
-    stream them."""
+    """Text pipe: the source's rendered lines of ``sqls`` (one statement, or a window's key ranges: see
+    read.text_blocks) bulk-loaded by the destination; None when the source cannot stream them."""
     t0 = time.monotonic()
-    blocks = read.text_blocks(ctx, sql, exprs, label, ranges)
+    blocks = read.text_blocks(ctx, sqls, exprs, label)
     if blocks is None:
         return None
     try:
@@ -250,20 +243,14 @@ def _copy_arrow(
 
 
 def _ingest_text(
-    ctx: RunContext,
-    target: str,
-    table: DestinationTable,
-    sql: str,
-    exprs: list[str],
-    label: str,
-    ranges: Sequence[str] = (),
+    ctx: RunContext, target: str, table: DestinationTable, sqls: list[str], exprs: list[str], label: str
 ) -> int | None:
     """Text pipe into SQLite through Arrow and a scratch file (route.sqlite_ingest_ok); None when a block
     is not as the path expects (nothing reached the destination): the caller takes the text pipe."""
     # one value per row, the whole line (MariaDB's reader then makes one Python object per row, not per
     # field); a line past max_allowed_packet comes back NULL and fails the path, the text pipe then runs
     line = exprs if ctx.src_d.name != "mysql" else [f"CONCAT_WS(_utf8mb4 X'09', {', '.join(exprs)})"]
-    blocks = read.text_blocks(ctx, sql, line, label, ranges)  # counts the batches
+    blocks = read.text_blocks(ctx, sqls, line, label)  # counts the batches
     if blocks is None:
         return None
     return _ingest(ctx, target, table, sqlite_ingest.text_batches(blocks, len(exprs)), blocks, label, 0)

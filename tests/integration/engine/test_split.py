@@ -72,6 +72,16 @@ def _change(src, table: str) -> None:
     )
 
 
+def _copied_then_changed(src, dst, table: str, dest: str) -> list[tuple]:
+    """``table`` created and copied into ``dest``, then changed (:func:`_change`); what ``dest`` holds."""
+    _source(src, table)
+    dst.run(f"DROP TABLE IF EXISTS {dst.q(dest)}")
+    run_replication(_plan(table, dest), src.url, dst.url)
+    before = _rows(dst, dest)
+    _change(src, table)
+    return before
+
+
 def _plan(table: str, dest: str) -> ReplicationPlan:
     return ReplicationPlan(
         job_name="split", query_id=dest, source=TableRef((table,)), destination=dest, batch_size=500,
@@ -144,18 +154,14 @@ def test_a_failing_range_fails_the_window_and_leaves_the_destination_as_it_was(r
     src = get_backend(request, "mysql")
     dst = get_backend(request, "postgresql")
     table, dest = "split_fail_src", "split_fail_dst"
-    _source(src, table)
-    dst.run(f"DROP TABLE IF EXISTS {dest}")
-    run_replication(_plan(table, dest), src.url, dst.url)
-    before = _rows(dst, dest)
-    _change(src, table)
+    before = _copied_then_changed(src, dst, table, dest)
     streams = Streams(monkeypatch, fail_last_range=True)
     with pytest.raises(ReplicationError, match="connection was lost"):
         run_replication(_plan(table, dest), src.url, dst.url)
     assert len(streams.take()) == split.PARTS
     assert _rows(dst, dest) == before
     assert not [t for t in threading.enumerate() if t.name.startswith("engine-read")]
-    # the next run reads the same window again, whole
+    # the next run reads the same window again
     monkeypatch.undo()
     assert run_replication(_plan(table, dest), src.url, dst.url).rows_updated == 3_000
     assert _rows(dst, dest) == _rows(src, table)
@@ -165,11 +171,7 @@ def test_cancel_during_the_ranged_read_stops_every_range_and_keeps_the_old_conte
     src = get_backend(request, "mysql")
     dst = get_backend(request, "sqlite")
     table, dest = "split_cancel_src", "split_cancel_dst"
-    _source(src, table)
-    dst.run(f"DROP TABLE IF EXISTS {dest}")
-    run_replication(_plan(table, dest), src.url, dst.url)
-    before = _rows(dst, dest)
-    _change(src, table)
+    before = _copied_then_changed(src, dst, table, dest)
     token, seen = CancelToken(), []
     real = read._ranged
 
