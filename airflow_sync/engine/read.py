@@ -69,6 +69,18 @@ def row_batches(ctx: RunContext, sql: str, into: str, track_max: bool = True) ->
         stream.close()  # type: ignore[attr-defined]
 
 
+def at_least(ctx: RunContext, conds: list[str], n: int) -> bool:
+    """The load reads at least ``n`` rows (the source stops looking there)."""
+    sq = ctx.sq
+    assert sq is not None
+    if n <= 1:
+        return True
+    ctx.at("source", f"sizing the read of '{ctx.summary.source}'")
+    found = ctx.src_d.scalar(ctx.src, f"SELECT 1 FROM ({sq.sql(conds)}) q LIMIT 1 OFFSET {n - 1}")
+    ctx.rollback_source()
+    return found is not None
+
+
 def text_blocks(ctx: RunContext, sqls: list[str], exprs: list[str], into: str) -> Iterator[bytes] | None:
     """Blocks of text-pipe lines of ``sqls`` rendered by ``exprs``, read ahead on a helper thread; None when
     the source cannot stream them. Close the returned generator to stop the helper.

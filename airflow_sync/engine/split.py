@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 
+from airflow_sync.engine import read
 from airflow_sync.engine.commit import INT_KINDS
 from airflow_sync.engine.context import RunContext
 
@@ -39,6 +40,9 @@ def key_ranges(ctx: RunContext, conds: list[str]) -> list[list[str]]:
         return []
     key = sq.table.column(sq.table.primary_key[0])
     if key is None or key.type.kind not in INT_KINDS:
+        return []
+    # a large window is sized on the server first: its keys are not fetched only to be counted
+    if read.at_least(ctx, conds, MAX_ROWS + 1):
         return []
     ref = d.quote_ident(key.name)
     where = ([f"({sq.where_sql})"] if sq.where_sql else []) + conds

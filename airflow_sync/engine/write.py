@@ -65,7 +65,7 @@ def load(
         ingest = (
             (text is not None or rendered is not None)
             and route.sqlite_ingest_ok(ctx)
-            and _at_least(ctx, conds, route.INGEST_MIN_ROWS)
+            and read.at_least(ctx, conds, route.INGEST_MIN_ROWS)
             and sqlite_ingest.available(ctx.src_d.name)  # imports pyarrow: last
         )
         if text is not None:
@@ -95,18 +95,6 @@ def load(
                 ctx.see(newest)
                 return n
     return _load_rows(ctx, target, table, sq.sql(conds, order), label)
-
-
-def _at_least(ctx: RunContext, conds: list[str], n: int) -> bool:
-    """The load reads at least ``n`` rows (the source stops looking there)."""
-    sq = ctx.sq
-    assert sq is not None
-    if n <= 1:
-        return True
-    ctx.at("source", f"sizing the read of '{ctx.summary.source}'")
-    found = ctx.src_d.scalar(ctx.src, f"SELECT 1 FROM ({sq.sql(conds)}) q LIMIT 1 OFFSET {n - 1}")
-    ctx.rollback_source()
-    return found is not None
 
 
 def source_max(ctx: RunContext, conds: list[str]) -> Any:

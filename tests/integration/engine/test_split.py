@@ -150,6 +150,28 @@ def test_a_window_is_split_only_from_min_rows_and_by_one_integer_key(request, mo
     assert len(streams.take()) == parts
 
 
+def test_a_window_above_max_rows_is_one_statement_and_its_keys_are_never_fetched(request, monkeypatch):
+    src = get_backend(request, "mysql")
+    dst = get_backend(request, "postgresql")
+    table, dest = "split_big_src", "split_big_dst"
+    _copied_then_changed(src, dst, table, dest)
+    monkeypatch.setattr(split, "MAX_ROWS", 3_499)  # the window holds 3,500 rows
+    streams = Streams(monkeypatch)
+    key_reads: list[str] = []
+    real = MySQLDialect.stream
+
+    def stream(self: MySQLDialect, conn: Any, sql: str, *a: Any) -> Any:
+        if sql.startswith("SELECT `id` FROM"):
+            key_reads.append(sql)
+        return real(self, conn, sql, *a)
+
+    monkeypatch.setattr(MySQLDialect, "stream", stream)
+    summary = run_replication(_plan(table, dest), src.url, dst.url)
+    assert (summary.rows_read, summary.rows_inserted, summary.rows_updated) == (3_500, 500, 3_000)
+    assert len(streams.take()) == 1 and key_reads == []
+    assert _rows(dst, dest) == _rows(src, table)
+
+
 def test_a_failing_range_fails_the_window_and_leaves_the_destination_as_it_was(request, monkeypatch):
     src = get_backend(request, "mysql")
     dst = get_backend(request, "postgresql")
